@@ -1,0 +1,26 @@
+"""Mini-program JSON API, /api/v1. Thin: parse, authorize, call one domain function, serialize.
+
+Every module in this package that defines `blp` (a flask_smorest.Blueprint) is registered
+under /api/v1. Every error leaves as the envelope {"error": {"code", "message", "fields"}}.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from flask import Flask
+
+from app.api.errors import TuiguanApi
+
+api = TuiguanApi()
+
+
+def register_api(app: Flask) -> None:
+    api.init_app(app, spec_kwargs={
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    })
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        blp = getattr(module, "blp", None)
+        if blp is not None:
+            api.register_blueprint(blp, url_prefix="/api/v1")

@@ -1,0 +1,1 @@
+"""The one place that talks to WeChat: client (wechatpy), token cache, error mapping, sandbox."""
