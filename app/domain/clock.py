@@ -1,0 +1,56 @@
+"""The service clock. Every rule that depends on "today" reads it here, so tests can move time.
+
+The service zone is Asia/Shanghai (SERVICE_TIMEZONE): a retiree's "today" is China's date,
+whatever the server's zone is.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_frozen: datetime | None = None
+SERVICE_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def now() -> datetime:
+    """Aware UTC now (or the frozen instant in tests)."""
+    return _frozen if _frozen is not None else datetime.now(UTC)
+
+
+def local_now() -> datetime:
+    return now().astimezone(SERVICE_ZONE)
+
+
+def today() -> date:
+    """Today's date in the service zone."""
+    return local_now().date()
+
+
+def start_of_local_day(day: date) -> datetime:
+    """The UTC instant at which `day` begins in the service zone."""
+    return datetime(day.year, day.month, day.day, tzinfo=SERVICE_ZONE).astimezone(UTC)
+
+
+@contextmanager
+def frozen(at: datetime | date) -> Iterator[None]:
+    """Freeze the clock (tests). A date freezes at 09:00 local time on that day."""
+    global _frozen
+    if isinstance(at, date) and not isinstance(at, datetime):
+        at = datetime(at.year, at.month, at.day, 9, tzinfo=SERVICE_ZONE)
+    if at.tzinfo is None:
+        raise ValueError("freeze the clock with an aware datetime")
+    previous, _frozen = _frozen, at.astimezone(UTC)
+    try:
+        yield
+    finally:
+        _frozen = previous
+
+
+def advance(delta: timedelta) -> None:
+    """Move a frozen clock forward (tests)."""
+    global _frozen
+    if _frozen is None:
+        raise RuntimeError("advance() needs a frozen clock")
+    _frozen = _frozen + delta
