@@ -80,12 +80,26 @@ class BaseConfig:
         self.WECHAT_SECRET = env_str("WECHAT_SECRET", "sandbox-secret")
         self.WECHAT_TIMEOUT = float(env_str("WECHAT_TIMEOUT", "5"))
         self.WECHAT_CALLBACK_TOKEN = env_str("WECHAT_CALLBACK_TOKEN", "sandbox-callback-token")
+        # developer | trial | formal; unset = WeChat's default (formal).
+        self.WECHAT_MINIPROGRAM_STATE = env_str("WECHAT_MINIPROGRAM_STATE")
 
         self.API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30)
         self.BINDING_ATTEMPT_LIMIT = env_str("BINDING_ATTEMPT_LIMIT", "5 per 15 minutes")
         self.SERVICE_TIMEZONE = env_str("SERVICE_TIMEZONE", "Asia/Shanghai")
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
         self.UPLOAD_DIR = env_str("UPLOAD_DIR", str(INSTANCE / "uploads"))
+
+        # Cases and visits (issue 5): deadlines in days, and the Spring Festival priority groups.
+        self.HOSPITAL_VISIT_DUE_DAYS = env_int("HOSPITAL_VISIT_DUE_DAYS", 3)
+        self.CONDOLENCE_VISIT_DUE_DAYS = env_int("CONDOLENCE_VISIT_DUE_DAYS", 2)
+        self.REVISIT_AFTER_DAYS = env_int("REVISIT_AFTER_DAYS", 2)
+        self.HARDSHIP_REVIEW_DAYS = env_int("HARDSHIP_REVIEW_DAYS", 90)
+        self.FESTIVAL_PRIORITY_CATEGORIES = env_str(
+            "FESTIVAL_PRIORITY_CATEGORIES", "elderly,lonely,hardship,model_worker,serious_illness")
+        # Feedback tickets (issue 5): days to reply, by category.
+        self.FEEDBACK_REPLY_DAYS_COMPLAINT = env_int("FEEDBACK_REPLY_DAYS_COMPLAINT", 3)
+        self.FEEDBACK_REPLY_DAYS_QUESTION = env_int("FEEDBACK_REPLY_DAYS_QUESTION", 5)
+        self.FEEDBACK_REPLY_DAYS_SUGGESTION = env_int("FEEDBACK_REPLY_DAYS_SUGGESTION", 10)
 
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
