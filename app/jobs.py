@@ -52,16 +52,40 @@ class Jobs:
                              **options: Any) -> None:
         """Enqueue once `session` commits; drop silently if it rolls back (the sweeper is the net)."""
         app = current_app._get_current_object()
-        target = session() if isinstance(session, scoped_session) else session
 
-        def _after_commit(_session):
+        def _enqueue():
             with app.app_context():
                 try:
                     self.enqueue(path, *args, queue=queue, **options)
                 except Exception:  # noqa: BLE001 — a Redis outage must not fail the committed request
                     log.exception("enqueue after commit failed for %s; the sweeper will retry", path)
 
-        event.listen(target, "after_commit", _after_commit, once=True)
+        on_commit(session, _enqueue)
+
+
+def on_commit(session, callback) -> None:
+    """Call `callback()` once the session's OUTERMOST transaction commits; never if it rolls back.
+
+    SQLAlchemy fires `after_commit` for savepoint (begin_nested) commits too, and `after_rollback`
+    for savepoint rollbacks: neither may decide. The root transaction's end does.
+    """
+    target = session() if isinstance(session, scoped_session) else session
+    decided: list[bool] = []
+
+    def _after_commit(sess):
+        if not decided and not sess.in_nested_transaction():
+            decided.append(True)
+            callback()
+
+    def _after_transaction_end(_sess, transaction):
+        if transaction.parent is None:
+            # Committed (the callback ran) or rolled back: done either way. The listeners stay
+            # (removing one while SQLAlchemy iterates them is an error) and do nothing from now
+            # on; they go away with the session.
+            decided.append(True)
+
+    event.listen(target, "after_commit", _after_commit)
+    event.listen(target, "after_transaction_end", _after_transaction_end)
 
 
 jobs = Jobs()

@@ -103,6 +103,11 @@ def _empty_tables(app) -> None:
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
                 for table in tables:
+                    # SQLite checks ON DELETE RESTRICT row by row: untie self-references
+                    # (region.parent_id) first, or deleting a parent with children fails.
+                    for fk in table.foreign_keys:
+                        if fk.column.table is table and fk.parent.nullable:
+                            conn.execute(table.update().values({fk.parent.name: None}))
                     conn.execute(table.delete())
 
 

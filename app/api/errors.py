@@ -2,18 +2,35 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import jsonify
 from flask_smorest import Api
 from flask_smorest.arguments import ArgumentsMixin
-from werkzeug.exceptions import HTTPException
+from webargs import core
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
+from app.api.schemas import ErrorSchema
 from app.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-# Bad input is a 400 with field messages (webargs' default would be 422).
-ArgumentsMixin.ARGUMENTS_PARSER.DEFAULT_VALIDATION_STATUS = 400
+
+class TuiguanParser(FlaskParser):
+    """webargs parser: bad input is a 400 with field messages (webargs' default would be 422),
+    and a body sent with a non-JSON content type is a 415, not silently "no fields given"."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req):
+        if not core.is_json(req.mimetype) and req.get_data(cache=True):
+            raise UnsupportedMediaType("请使用 JSON 格式提交（Content-Type: application/json）")
+        return super()._raw_load_json(req)
+
+
+# Must be set before any blueprint module applies @blp.arguments (app/api/__init__ imports us first).
+ArgumentsMixin.ARGUMENTS_PARSER = TuiguanParser()
 
 _HTTP_CODES = {
     400: ("invalid_input", "请求格式有误"),
@@ -32,7 +49,11 @@ _HTTP_CODES = {
 
 
 def envelope(status: int, code: str, message: str, fields: dict | None = None, headers=None):
+    """The JSON error response. A Retry-After header is echoed as `error.retry_after` (seconds)."""
     body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    retry_after = (headers or {}).get("Retry-After")
+    if retry_after is not None and str(retry_after).isdigit():
+        body["error"]["retry_after"] = int(retry_after)
     response = jsonify(body)
     response.status_code = status
     for key, value in (headers or {}).items():
@@ -71,7 +92,19 @@ _TRANSLATIONS = {
     "Field may not be null.": "不能为空",
     "Invalid input type.": "格式有误",
     "Invalid JSON body.": "请求体不是有效的 JSON",
+    "Not a valid boolean.": "应为 true 或 false",
+    "Not a valid number.": "应为数字",
+    "Not a valid list.": "应为列表",
+    "Not a valid mapping type.": "应为对象",
+    "Not a valid UUID.": "格式有误",
+    "Not a valid time.": "时间格式应为 HH:MM",
+    "Invalid value.": "取值无效",
+    "Field may not be blank.": "不能为空",
 }
+_RANGE = re.compile(r"^(Length|Must be) (?:must be )?"
+                    r"(?:between (?P<lo>\S+) and (?P<hi>\S+)"
+                    r"|greater than or equal to (?P<ge>\S+)|less than or equal to (?P<le>\S+)"
+                    r"|greater than (?P<gt>\S+)|less than (?P<lt>\S+))\.$")
 
 
 def _translate(message: str) -> str:
@@ -83,11 +116,24 @@ def _translate(message: str) -> str:
         return "过长（最多 " + message.rsplit(" ", 1)[1].rstrip(".") + " 个字符）"
     if message.startswith("Shorter than minimum length"):
         return "过短（至少 " + message.rsplit(" ", 1)[1].rstrip(".") + " 个字符）"
+    match = _RANGE.match(message)
+    if match:
+        unit = " 个字符" if match.group(1) == "Length" else ""
+        lo, hi, ge, le, gt, lt = (match.group(k) for k in ("lo", "hi", "ge", "le", "gt", "lt"))
+        if lo is not None:
+            return f"应为 {lo}–{hi}{unit}"
+        if ge is not None:
+            return f"应不少于 {ge}{unit}"
+        if le is not None:
+            return f"应不超过 {le}{unit}"
+        return f"应大于 {gt}" if gt is not None else f"应小于 {lt}"
     return message
 
 
 class TuiguanApi(Api):
-    """flask-smorest Api whose HTTP errors use the Tuiguan envelope."""
+    """flask-smorest Api whose HTTP errors use the Tuiguan envelope (documented as ErrorSchema)."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):
         # Registered on the app, but only for /api/ paths: staff pages keep HTML errors.

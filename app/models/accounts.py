@@ -24,7 +24,8 @@ class Account(db.Model):
     created_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     last_login_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
-    bindings: Mapped[list[Binding]] = relationship(back_populates="account", lazy="selectin")
+    bindings: Mapped[list[Binding]] = relationship(back_populates="account", lazy="selectin",
+                                                   foreign_keys="Binding.account_id")
 
 
 class ApiToken(db.Model):

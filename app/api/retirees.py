@@ -1,0 +1,20 @@
+"""A bound retiree's masked profile."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from app.api.schemas import RetireeProfileSchema
+from app.api.security import current_account, require_account
+from app.domain import archives, bindings, clock
+
+blp = Blueprint("retirees", __name__, description="退休人员档案（脱敏）")
+
+
+@blp.get("/retirees/<int:retiree_id>")
+@blp.response(200, RetireeProfileSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@require_account
+def profile(retiree_id: int):
+    """已绑定（生效）的退休人员的脱敏档案；未绑定或不存在均为 403"""
+    retiree = bindings.bound_retiree(current_account(), retiree_id)
+    return archives.masked_profile(retiree, clock.today())
