@@ -1,0 +1,48 @@
+"""Notices (宣传推广) for a bound retiree's community."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app.api.activities import LocalDateTime
+from app.api.security import current_account, require_account
+from app.domain import bindings, notices
+from app.models.notices import NOTICE_KINDS
+
+blp = Blueprint("notices", __name__, description="政策宣传与活动资讯")
+
+
+class NoticeQuerySchema(Schema):
+    retiree_id = fields.Integer(required=True, metadata={"description": "已绑定的退休人员 id"})
+    kind = fields.String(load_default=None, validate=validate.OneOf(NOTICE_KINDS),
+                         metadata={"description": "policy 政策宣传 / activity 活动资讯（不填为全部）"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=notices.MAX_PER_PAGE))
+
+
+class NoticeSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    body = fields.String()
+    kind = fields.String()
+    region = fields.String(attribute="region.name", metadata={"description": "发布范围"})
+    published_at = LocalDateTime()
+
+
+class NoticePageSchema(Schema):
+    items = fields.List(fields.Nested(NoticeSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+@blp.get("/notices")
+@blp.arguments(NoticeQuerySchema, location="query")
+@blp.response(200, NoticePageSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@require_account
+def list_notices(args):
+    """发布范围包含该退休人员所在社区的公告，最新在前，分页"""
+    retiree = bindings.bound_retiree(current_account(), args["retiree_id"])
+    items, total = notices.for_retiree(retiree, args["page"], args["per_page"], args["kind"])
+    return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
