@@ -160,9 +160,13 @@ def _live_app(base_overrides):
 
 
 @pytest.fixture
-def live_server(_live_app):
+def live_server(_app_session, _live_app):
     """The app served over real HTTP on loopback (threaded), tables emptied first."""
     _empty_tables(_live_app)
+    with _live_app.app_context():
+        from app.extensions import limiter
+
+        limiter.reset()
     server = make_server("127.0.0.1", _free_port(), _live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

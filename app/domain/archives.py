@@ -1,15 +1,18 @@
 """Retiree archives (档案): creating and updating records, categories, masked views."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, func, select, true
+from sqlalchemy.orm import contains_eager
 
-from app.domain import idcard, pii
-from app.domain.errors import NotFound, ValidationFailed
+from app.domain import audit, clock, idcard, pii, regions
+from app.domain.errors import NotAuthorized, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Region, Retiree, RetireeCategory
+from app.models import Region, Retiree, RetireeCategory, Staff
 from app.models.people import CATEGORY_LABELS, STORED_CATEGORIES
 
 LABEL_TO_CATEGORY = {label: code for code, label in CATEGORY_LABELS.items()}
@@ -85,7 +88,7 @@ def phone_number(retiree: Retiree) -> str | None:
 
 def masked_profile(retiree: Retiree, today: date | None = None) -> dict[str, Any]:
     """What a bound account or a list may show: no full ID number, no full phone."""
-    today = today or date.today()
+    today = today or clock.today()
     return {
         "id": retiree.id,
         "name": retiree.name,
@@ -103,3 +106,128 @@ def masked_profile(retiree: Retiree, today: date | None = None) -> dict[str, Any
         "life_status": retiree.life_status,
         "pension_status": retiree.pension_status,
     }
+
+
+# ---- staff views: search and detail, always scoped to the staff member's region subtree --------
+
+SEARCH_MAX_LENGTH = 50
+MAX_PER_PAGE = 100
+# Who may reveal a full ID number (always audited). Helpers (楼院长) are volunteers: masked only.
+FULL_ID_ROLES = ("community_worker", "street_admin", "agency_admin")
+_FULL_ID = re.compile(r"^\d{17}[\dX]$")
+_ID_FRAGMENT = re.compile(r"^[\dX*]*[\dX][\dX*]*$")
+_VISIBLE_HEAD, _VISIBLE_TAIL = 6, 4  # what `idcard.mask` leaves visible
+_MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a longer result. `page` is 1-based and always within 1..pages."""
+
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    def page_numbers(self, around: int = 2) -> list[int | None]:
+        """Page links to show: first, last and `around` either side of the current; None = a gap."""
+        wanted = {1, self.pages, *range(self.page - around, self.page + around + 1)}
+        out: list[int | None] = []
+        for number in sorted(n for n in wanted if 1 <= n <= self.pages):
+            if out and out[-1] is not None and number - out[-1] > 1:
+                out.append(None)
+            out.append(number)
+        return out
+
+
+def _id_condition(fragment: str) -> ColumnElement[bool]:
+    """Match an ID number or a piece of one against what can be matched without decrypting.
+
+    A full number is looked up exactly through the keyed hash. Otherwise only the masked form's
+    visible parts can match: up to 4 characters are the last four, 5-6 digits the area prefix,
+    and a masked text like `510302********0027` or `****0027` matches head and tail.
+    """
+    if _FULL_ID.match(fragment):
+        return Retiree.id_hash == pii.lookup_hash(fragment)
+    if "*" in fragment:
+        head, tail = fragment.split("*", 1)[0], fragment.rsplit("*", 1)[1]
+        if len(head) > _VISIBLE_HEAD or len(tail) > _VISIBLE_TAIL or "*" in head + tail:
+            return false()
+        conditions = [Retiree.id_masked.startswith(head)] if head else []
+        conditions += [Retiree.id_masked.endswith(tail)] if tail else []
+        return and_(true(), *conditions)
+    if len(fragment) <= _VISIBLE_TAIL:
+        return Retiree.id_masked.endswith(fragment)
+    if len(fragment) <= _VISIBLE_HEAD and fragment.isdigit():
+        return Retiree.id_masked.startswith(fragment)
+    # 7-17 characters would need the hidden birth-date digits: nothing can match them.
+    return false()
+
+
+def search_condition(query: str | None) -> ColumnElement[bool]:
+    """The filter for a staff search box: a name piece, or an ID number (full, masked or partial)."""
+    text = (query or "").strip()
+    if not text:
+        return true()
+    fragment = idcard.normalize(text).replace("＊", "*")
+    if _ID_FRAGMENT.match(fragment):
+        return _id_condition(fragment)
+    return Retiree.name.contains(text, autoescape=True)
+
+
+def search_retirees(staff: Staff, query: str | None = None, page: int = 1, per_page: int = 20) -> Page:
+    """Retirees in the staff member's region subtree matching `query`, one page of them.
+
+    `query` is a name substring, the full ID number (exact, via the keyed hash), a masked ID
+    (`510302********0027`), its last four characters or its six-digit area prefix.
+    Ordered by community, then name. A page past the end gives the last page.
+    """
+    if query is not None and len(query.strip()) > SEARCH_MAX_LENGTH:
+        raise ValidationFailed(fields={"q": f"最多 {SEARCH_MAX_LENGTH} 个字符"})
+    per_page = min(max(int(per_page), 1), MAX_PER_PAGE)
+    scope = and_(regions.subtree_condition(staff.region), search_condition(query))
+    total = db.session.scalar(
+        select(func.count(Retiree.id)).join(Region, Retiree.community_id == Region.id).where(scope))
+    pages = max(1, -(-total // per_page))
+    page = min(max(int(page), 1), pages)
+    rows = db.session.scalars(
+        select(Retiree).join(Region, Retiree.community_id == Region.id).where(scope)
+        .options(contains_eager(Retiree.community))
+        .order_by(Region.code, Retiree.name, Retiree.id)
+        .limit(per_page).offset((page - 1) * per_page))
+    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+
+
+def get_for_staff(staff: Staff, retiree_id: int) -> Retiree:
+    """The retiree if they live in the staff member's region subtree.
+
+    NotFound otherwise, the same answer as for an id that does not exist, so staff cannot
+    learn which archives exist elsewhere.
+    """
+    # Ids beyond the column range are simply "not found", never a database error.
+    retiree = db.session.get(Retiree, retiree_id) if 0 < retiree_id <= _MAX_ID else None
+    if retiree is None or not regions.contains(staff.region, retiree.community):
+        raise NotFound("未找到该退休人员", code="retiree_not_found")
+    return retiree
+
+
+def reveal_id_number(staff: Staff, retiree_id: int) -> str:
+    """The full ID number for a staff member allowed to see it, with an audit entry. Caller commits."""
+    retiree = get_for_staff(staff, retiree_id)
+    if staff.role not in FULL_ID_ROLES:
+        raise NotAuthorized("您的角色不能查看完整身份证号", code="full_id_forbidden")
+    audit.record(staff, "retiree.view_full_id", subject_type="retiree", subject_id=retiree.id,
+                 region_id=retiree.community_id)
+    return full_id_number(retiree)
