@@ -287,10 +287,9 @@ def _pending_for_staff(staff: Staff, binding_id: int) -> Binding:
     if staff.role not in APPROVER_ROLES:
         raise NotAuthorized("您的角色不能审核绑定申请", code="forbidden")
     binding = db.session.get(Binding, binding_id) if _valid_id(binding_id) else None
-    if binding is None:
+    # Outside the subtree answers exactly like an unknown id, so ids cannot be probed.
+    if binding is None or not regions.contains(staff.region, binding.retiree.community):
         raise NotFound("未找到该绑定申请", code="binding_not_found")
-    if not regions.contains(staff.region, binding.retiree.community):
-        raise NotAuthorized("该记录不在您的管辖范围内")
     if binding.status != "pending":
         raise Conflict("该绑定申请已处理", code="binding_not_pending")
     return binding
