@@ -5,6 +5,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from config import load_config
 
@@ -87,9 +88,19 @@ def register_blueprints(app: Flask) -> None:
     from app.api import register_api
     from app.health import bp as health_bp
 
+    # Before any route exists: every `<int:…>` then stops at the 32-bit id range, so a huge id in
+    # a URL is a 404 at routing, never "integer out of range" (PostgreSQL) or OverflowError (SQLite).
+    app.url_map.converters["int"] = _RecordIdConverter
     register_api(app)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(__import__("app.callbacks", fromlist=["bp"]).bp)  # /wechat/callback (messaging)
+
+
+class _RecordIdConverter(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register_errorhandlers(app: Flask) -> None:

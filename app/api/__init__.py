@@ -16,6 +16,8 @@ api = TuiguanApi()
 
 
 def register_api(app: Flask) -> None:
+    from app.extensions import csrf
+
     api.init_app(app, spec_kwargs={
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     })
@@ -23,4 +25,8 @@ def register_api(app: Flask) -> None:
         module = importlib.import_module(f"{__name__}.{info.name}")
         blp = getattr(module, "blp", None)
         if blp is not None:
+            # A bearer token in a header, never a cookie, authenticates the API: there is no
+            # cross-site request to forge, and the app-wide CSRFProtect (for the staff pages'
+            # cookie session) would refuse every JSON POST and DELETE without a form token.
+            csrf.exempt(blp)
             api.register_blueprint(blp, url_prefix="/api/v1")

@@ -1,0 +1,93 @@
+"""Worker processes through the Flask CLI, so they share the app's configuration.
+
+- `flask --app app worker` — JOBS_MODE=rq: an RQ worker (JSON serializer, `--with-scheduler` by
+  default: delayed retries need it) on the prefixed queues. JOBS_MODE=inline: runs the periodic
+  jobs (`workers/cron.py`) in a loop, so `make run` still sweeps the outbox.
+- `flask --app app cron` — enqueues the periodic jobs on schedule (RQ 3 cron, JSON jobs).
+- `flask --app app sweep` — the outbox sweeper once (prints its counts).
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.jobs import QUEUES
+
+
+@click.command("worker")
+@click.option("--queues", default=",".join(("messages", *[q for q in QUEUES if q != "messages"])), show_default=True,
+              help="Comma-separated queue names, highest priority first (the prefix is added).")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="Also run RQ's scheduler (delayed retry jobs).")
+@click.option("--maintenance-interval", type=int, default=60, show_default=True,
+              help="Seconds between RQ maintenance passes (clean-up of jobs of dead workers).")
+@click.option("--simple", is_flag=True, help="Run jobs in this process instead of a forked child per job.")
+@click.option("--tick", type=float, default=5.0, show_default=True, help="Inline mode: loop granularity, seconds.")
+@with_appcontext
+def worker_command(queues: str, burst: bool, scheduler: bool, maintenance_interval: int, simple: bool,
+                   tick: float) -> None:
+    """Process jobs (RQ), or run the periodic jobs in-process when JOBS_MODE=inline."""
+    import workers
+    from workers import cron
+
+    app = current_app._get_current_object()
+    workers.set_app(app)
+    if app.config["JOBS_MODE"] == "inline":
+        click.echo("JOBS_MODE=inline: running periodic jobs in this process", err=True)
+        cron.run_inline(app, tick=tick, rounds=1 if burst else None)
+        return
+    from rq import SimpleWorker, Worker
+    from rq.serializers import JSONSerializer
+
+    from app.jobs import jobs
+
+    url = app.config["REDIS_URL"]
+    # Fakeredis lives in this process: a forked child's writes would be lost.
+    worker_class = SimpleWorker if simple or url.startswith("memory://") else Worker
+    connection = _worker_connection(url)
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    rq_queues = [jobs.queue(name) for name in names]
+    for queue in rq_queues:
+        queue.connection = connection
+    worker = worker_class(rq_queues, connection=connection, serializer=JSONSerializer,
+                          maintenance_interval=maintenance_interval)
+    worker.work(burst=burst, with_scheduler=scheduler, logging_level=logging.getLevelName(logging.INFO))
+
+
+def _worker_connection(url: str):
+    from app.extensions import RedisStore, redis_store
+
+    if url.startswith("memory://"):
+        return redis_store.client
+    # No socket timeout: the worker blocks on BLPOP for minutes between jobs.
+    return RedisStore.client_for_url(url, socket_timeout=None)
+
+
+@click.command("cron")
+@with_appcontext
+def cron_command() -> None:
+    """Enqueue the periodic jobs on schedule (needs JOBS_MODE=rq and workers)."""
+    from workers import cron
+
+    app = current_app._get_current_object()
+    if app.config["JOBS_MODE"] == "inline":
+        raise click.ClickException("JOBS_MODE=inline: `flask worker` runs the periodic jobs itself")
+    scheduler = cron.build_scheduler(app, _worker_connection(app.config["REDIS_URL"]))
+    scheduler.start()
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Run the outbox sweeper once: resume campaigns, mark stale sends unknown, re-enqueue lost rows."""
+    from app.domain import sending
+
+    click.echo(json.dumps(sending.sweep()))
+
+
+commands = [worker_command, cron_command, sweep_command]
