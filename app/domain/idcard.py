@@ -1,9 +1,12 @@
 """Resident ID numbers (居民身份证号码, GB 11643-1999): validation and the facts they carry."""
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date
+
+from app.domain import clock
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
@@ -23,8 +26,10 @@ class IdFacts:
 
 def check_digit(first17: str) -> str:
     """The GB 11643 ISO 7064 MOD 11-2 check character for the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    if len(first17) != 17:
+        raise ValueError("check_digit takes exactly 17 digits")
+    # map/operator instead of a generator: this runs once per row of a 100k-row import.
+    return _CHECK_CHARS[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 def normalize(raw: str) -> str:
@@ -43,7 +48,7 @@ def parse(raw: str) -> IdFacts:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as exc:
         raise InvalidIdNumber("身份证号中的出生日期无效") from exc
-    if born.year < 1880 or born > date.today():
+    if born.year < 1880 or born > clock.today():
         raise InvalidIdNumber("身份证号中的出生日期无效")
     if check_digit(number[:17]) != number[17]:
         raise InvalidIdNumber("身份证号校验位不正确")
