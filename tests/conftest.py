@@ -44,6 +44,8 @@ def database_url(tmp_path_factory) -> Iterator[str]:
                           isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{run_name}"'))
+        # A throwaway database: waiting for the WAL flush on every commit buys nothing here.
+        conn.execute(text(f'ALTER DATABASE "{run_name}" SET synchronous_commit TO off'))
     yield urlunsplit(parts._replace(path="/" + run_name))
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{run_name}" WITH (FORCE)'))
@@ -99,8 +101,10 @@ def _empty_tables(app) -> None:
         tables = list(reversed(db.metadata.sorted_tables))
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                # DELETE on small tables is far cheaper than TRUNCATE, which rewrites every
+                # table's files; children first (sorted_tables reversed), so no FK complains.
+                for table in tables:
+                    conn.execute(table.delete())
             else:
                 for table in tables:
                     # SQLite checks ON DELETE RESTRICT row by row: untie self-references
