@@ -16,6 +16,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.admin import bp
+from app.admin.forms import single_line_text
 from app.domain import staff as staff_domain
 from app.extensions import db, limiter
 
@@ -25,7 +26,7 @@ _TOO_MANY = "登录尝试次数过多，请稍后再试（最长 15 分钟）；
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64), single_line_text])
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
 
 

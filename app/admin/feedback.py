@@ -7,12 +7,11 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.admin import bp
-from app.admin.activities import apply_field_errors
+from app.admin.forms import save_form
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
 from app.domain import clock
 from app.domain import feedback as feedback_domain
-from app.domain.errors import ValidationFailed
 from app.extensions import db
 from app.models.evaluation import (
     FEEDBACK_CATEGORY_LABELS,
@@ -44,10 +43,12 @@ def feedback_status_label(value: str | None) -> str:
 def feedback():
     status = request.args.get("status", "open")
     status = status if status in FEEDBACK_STATUSES else None
-    tickets = feedback_domain.tickets_for_staff(current_staff(), status)
+    staff = current_staff()
+    page = feedback_domain.tickets_for_staff(staff, status, request.args.get("page", 1, type=int))
     now = clock.now()
-    return render_template("feedback/list.html", tickets=tickets, status=status, statuses=FEEDBACK_STATUSES,
-                           overdue={t.id for t in tickets if feedback_domain.is_overdue(t, now)})
+    return render_template("feedback/list.html", tickets=page.items, page=page, status=status,
+                           statuses=FEEDBACK_STATUSES, overdue_count=feedback_domain.overdue_count(staff),
+                           overdue={t.id for t in page.items if feedback_domain.is_overdue(t, now)})
 
 
 def _render_ticket(ticket, form: ReplyForm, status: int = 200):
@@ -67,16 +68,9 @@ def feedback_detail(ticket_id: int):
 def feedback_reply(ticket_id: int):
     staff = current_staff()
     form = ReplyForm()
-    if form.validate_on_submit():
-        try:
-            feedback_domain.reply(staff, ticket_id, form.reply.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            apply_field_errors(form, error)
-        else:
-            db.session.commit()
-            flash("已回复，反馈人会收到通知", "success")
-            return redirect(url_for("admin.feedback_detail", ticket_id=ticket_id))
+    if save_form(form, lambda: feedback_domain.reply(staff, ticket_id, form.reply.data)) is not None:
+        flash("已回复，反馈人会收到通知", "success")
+        return redirect(url_for("admin.feedback_detail", ticket_id=ticket_id))
     return _render_ticket(feedback_domain.get_for_staff(staff, ticket_id), form, 400)
 
 

@@ -3,19 +3,29 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.admin import bp
-from app.admin.activities import apply_field_errors, as_choices, region_by_id, region_choices, to_utc
+from app.admin.forms import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    as_choices,
+    form_id,
+    in_service_years,
+    region_by_id,
+    region_choices,
+    save_form,
+    to_utc,
+)
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
 from app.domain import clock
 from app.domain import meetings as meeting_domain
 from app.domain.errors import ValidationFailed
-from app.extensions import db
+from app.extensions import csrf, db
 
 MEETING_STAFF = ("community_worker", "street_admin", "agency_admin")
 register_nav("政策例会", "admin.meetings", MEETING_STAFF, order=45)
@@ -23,17 +33,19 @@ register_nav("政策例会", "admin.meetings", MEETING_STAFF, order=45)
 
 class MeetingForm(FlaskForm):
     title = StringField("例会主题", validators=[DataRequired("请填写主题"), Length(max=100)])
-    starts_at = DateTimeLocalField("时间", validators=[DataRequired("请填写时间")])
+    starts_at = DateTimeLocalField("时间", validators=[DataRequired("请填写时间"), in_service_years])
     place = StringField("地点", validators=[DataRequired("请填写地点"), Length(max=200)])
     region_id = SelectField("参会范围", coerce=int, validators=[DataRequired("请选择范围")])
-    agenda = TextAreaField("议程", validators=[Optional(), Length(max=10_000)])
+    agenda = TextAreaField("议程", validators=[Optional(), Length(max=meeting_domain.AGENDA_MAX)])
 
 
 def _parse_date(raw: str | None, default: date) -> date:
+    """A YYYY-MM-DD query value within the years forms accept, else `default`."""
     try:
-        return date.fromisoformat(raw) if raw else default
+        day = date.fromisoformat(raw) if raw else default
     except ValueError:
         return default
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else default
 
 
 @bp.get("/meetings")
@@ -45,7 +57,8 @@ def meetings():
     date_to = _parse_date(request.args.get("to"), today)
     rates = (meeting_domain.attendance_by_community(staff.region, date_from=date_from, date_to=date_to)
              if staff.role in meeting_domain.ADMIN_ROLES else [])
-    return render_template("meetings/list.html", meetings=meeting_domain.list_for_staff(staff), rates=rates,
+    page = meeting_domain.list_for_staff(staff, request.args.get("page", 1, type=int))
+    return render_template("meetings/list.html", meetings=page.items, page=page, rates=rates,
                            is_admin=staff.role in meeting_domain.ADMIN_ROLES, date_from=date_from, date_to=date_to)
 
 
@@ -59,18 +72,12 @@ def meeting_new():
         form.region_id.data = staff.region_id
         form.starts_at.data = (clock.local_now() + timedelta(days=7)).replace(hour=9, minute=0, second=0,
                                                                                microsecond=0, tzinfo=None)
-    if form.validate_on_submit():
-        try:
-            meeting = meeting_domain.create_meeting(staff, title=form.title.data, starts_at=to_utc(form.starts_at.data),
-                                              place=form.place.data, region=region_by_id(form.region_id.data),
-                                              agenda=form.agenda.data)
-        except ValidationFailed as error:
-            db.session.rollback()
-            apply_field_errors(form, error)
-        else:
-            db.session.commit()
-            flash("例会已创建，请上传材料并邀请参会人员", "success")
-            return redirect(url_for("admin.meeting_detail", meeting_id=meeting.id))
+    meeting = save_form(form, lambda: meeting_domain.create_meeting(
+        staff, title=form.title.data, starts_at=to_utc(form.starts_at.data), place=form.place.data,
+        region=region_by_id(form.region_id.data), agenda=form.agenda.data))
+    if meeting is not None:
+        flash("例会已创建，请上传材料并邀请参会人员", "success")
+        return redirect(url_for("admin.meeting_detail", meeting_id=meeting.id))
     return render_template("meetings/form.html", form=form), 400 if request.method == "POST" else 200
 
 
@@ -78,21 +85,23 @@ def meeting_new():
 @staff_required(*MEETING_STAFF)
 def meeting_detail(meeting_id: int):
     staff = current_staff()
-    meeting = meeting_domain.get_for_staff(staff, meeting_id)
-    manage = meeting_domain.can_manage(staff, meeting)
-    started = meeting.starts_at.astimezone(clock.SERVICE_ZONE).date() <= clock.today()
+    page = meeting_domain.page_for_staff(staff, meeting_id)
     return render_template(
-        "meetings/detail.html", meeting=meeting, materials=meeting_domain.materials(meeting),
-        invitations=meeting_domain.invitations(meeting) if manage else [], manage=manage, started=started,
-        rates=meeting_domain.attendance_by_community(meeting.region, meeting=meeting) if manage else [],
-        invite_choices=region_choices(staff) if manage else [])
+        "meetings/detail.html", meeting=page.meeting, materials=page.materials, invitations=page.invitations,
+        manage=page.manage, started=page.started, rates=page.rates,
+        invite_choices=region_choices(staff) if page.manage else [])
 
 
 @bp.post("/meetings/<int:meeting_id>/materials")
+@csrf.exempt  # checked below, once the larger body limit is set
 @staff_required(*meeting_domain.ADMIN_ROLES)
 def meeting_material_upload(meeting_id: int):
     # Materials may be larger than the app-wide body limit; allow their own limit plus form overhead.
+    # The app-wide CSRF check would parse the body first, under the smaller limit (a 413), so it
+    # runs here instead, after the limit is raised.
     request.max_content_length = meeting_domain.MATERIAL_MAX_BYTES + 64 * 1024
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()
     try:
         material = meeting_domain.add_material(current_staff(), meeting_id, request.files.get("file"))
     except ValidationFailed as error:
@@ -118,7 +127,7 @@ def meeting_material_download(meeting_id: int, material_id: int):
 @bp.post("/meetings/<int:meeting_id>/invitations")
 @staff_required(*meeting_domain.ADMIN_ROLES)
 def meeting_invite(meeting_id: int):
-    region = region_by_id(request.form.get("region_id", type=int))
+    region = region_by_id(form_id(request.form.get("region_id")))
     if region is None:
         flash("请选择邀请范围", "error")
         return redirect(url_for("admin.meeting_detail", meeting_id=meeting_id))
@@ -136,7 +145,7 @@ def meeting_invite(meeting_id: int):
 @bp.post("/meetings/<int:meeting_id>/attendance")
 @staff_required(*meeting_domain.ADMIN_ROLES)
 def meeting_attendance(meeting_id: int):
-    attended = {int(v) for v in request.form.getlist("attended") if v.isdigit()}
+    attended = {i for i in map(form_id, request.form.getlist("attended")) if i is not None}
     recorded = meeting_domain.record_attendance(current_staff(), meeting_id, attended)
     db.session.commit()
     flash(f"已登记出席：{len(attended)} / {recorded} 人", "success")

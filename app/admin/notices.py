@@ -7,11 +7,10 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.admin import bp
-from app.admin.activities import apply_field_errors, as_choices, region_by_id, region_choices
+from app.admin.forms import as_choices, region_by_id, region_choices, save_form
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
 from app.domain import notices as notice_domain
-from app.domain.errors import ValidationFailed
 from app.extensions import db
 from app.models.notices import NOTICE_KIND_LABELS
 
@@ -34,7 +33,8 @@ def notice_kind_label(value: str | None) -> str:
 @bp.get("/notices")
 @staff_required(*NOTICE_STAFF)
 def notices():
-    return render_template("notices/list.html", notices=notice_domain.list_for_staff(current_staff()))
+    page = notice_domain.list_for_staff(current_staff(), request.args.get("page", 1, type=int))
+    return render_template("notices/list.html", notices=page.items, page=page)
 
 
 @bp.route("/notices/new", methods=["GET", "POST"])
@@ -45,17 +45,12 @@ def notice_new():
     form.region_id.choices = as_choices(region_choices(staff))
     if request.method == "GET":
         form.region_id.data = staff.region_id
-    if form.validate_on_submit():
-        try:
-            notice_domain.publish(staff, title=form.title.data, body=form.body.data, kind=form.kind.data,
-                                  region=region_by_id(form.region_id.data))
-        except ValidationFailed as error:
-            db.session.rollback()
-            apply_field_errors(form, error)
-        else:
-            db.session.commit()
-            flash("公告已发布", "success")
-            return redirect(url_for("admin.notices"))
+    notice = save_form(form, lambda: notice_domain.publish(
+        staff, title=form.title.data, body=form.body.data, kind=form.kind.data,
+        region=region_by_id(form.region_id.data)))
+    if notice is not None:
+        flash("公告已发布", "success")
+        return redirect(url_for("admin.notices"))
     return render_template("notices/form.html", form=form), 400 if request.method == "POST" else 200
 
 

@@ -2,29 +2,22 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from app.api.schemas import LocalDateTime, PageQuerySchema, page_schema
 from app.api.security import current_account, require_account
-from app.domain import activities, bindings, clock
+from app.domain import activities, bindings
 from app.extensions import db
 
 blp = Blueprint("activities", __name__, description="文体活动报名（重阳节等）")
-
-
-class LocalDateTime(fields.DateTime):
-    """ISO 8601 in the service zone (Asia/Shanghai), with its offset."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else value.astimezone(clock.SERVICE_ZONE).isoformat()
 
 
 class RetireeQuerySchema(Schema):
     retiree_id = fields.Integer(required=True, strict=False, metadata={"description": "已绑定的退休人员 id"})
 
 
-class PageQuerySchema(RetireeQuerySchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=activities.MAX_PER_PAGE))
+class ActivityPageQuerySchema(PageQuerySchema, RetireeQuerySchema):
+    pass
 
 
 class RegistrationCreateSchema(Schema):
@@ -58,8 +51,7 @@ class ActivitySchema(Schema):
                                  metadata={"description": "该退休人员的报名（未报名为 null）"})
 
     def _signup_open(self, view) -> bool:
-        now, a = clock.now(), view.activity
-        return a.signup_opens_at <= now < a.signup_closes_at and now < a.starts_at
+        return activities.is_signup_open(view.activity)
 
     def _registration(self, view):
         if view.registration is None:
@@ -67,11 +59,7 @@ class ActivitySchema(Schema):
         return RegistrationSchema().dump(_registration_data(view))
 
 
-class ActivityPageSchema(Schema):
-    items = fields.List(fields.Nested(ActivitySchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+ActivityPageSchema = page_schema(ActivitySchema, "ActivityPage")
 
 
 def _registration_data(view) -> dict:
@@ -81,7 +69,7 @@ def _registration_data(view) -> dict:
 
 
 @blp.get("/activities")
-@blp.arguments(PageQuerySchema, location="query")
+@blp.arguments(ActivityPageQuerySchema, location="query")
 @blp.response(200, ActivityPageSchema)
 @blp.alt_response(403, response="FORBIDDEN")
 @require_account
@@ -132,5 +120,4 @@ def cancel(activity_id: int, registration_id: int):
     """取消报名；空出的名额自动递补给候补第一位（并通知）"""
     registration = activities.cancel(current_account(), activity_id, registration_id)
     db.session.commit()
-    return {"id": registration.id, "activity_id": registration.activity_id, "retiree_id": registration.retiree_id,
-            "status": registration.status, "position": None, "created_at": registration.created_at}
+    return _registration_data(activities.ActivityView(registration.activity, registration, None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app.api.activities import LocalDateTime
+from app.api.schemas import LocalDateTime, PageQuerySchema, page_schema
 from app.api.security import current_account, require_account
 from app.domain import feedback
 from app.extensions import db
@@ -30,7 +30,8 @@ class RatingSchema(Schema):
     score = fields.Integer()
     comment = fields.String(allow_none=True)
     created_at = LocalDateTime()
-    ticket_id = fields.Integer(allow_none=True, metadata={"description": "低分（≤2）自动生成的投诉单 id"})
+    ticket_id = fields.Function(lambda rating: rating.ticket.id if rating.ticket else None, allow_none=True,
+                                metadata={"type": "integer", "description": "低分（≤2）自动生成的投诉单 id"})
 
 
 class FeedbackCreateSchema(Schema):
@@ -53,16 +54,7 @@ class TicketSchema(Schema):
     created_at = LocalDateTime()
 
 
-class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=feedback.MAX_PER_PAGE))
-
-
-class TicketPageSchema(Schema):
-    items = fields.List(fields.Nested(TicketSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+TicketPageSchema = page_schema(TicketSchema, "TicketPage")
 
 
 @blp.post("/ratings")
@@ -78,10 +70,7 @@ def rate(args):
     rating = feedback.rate(current_account(), args["subject_type"], args["subject_id"], args["score"],
                            args["comment"])
     db.session.commit()
-    ticket = feedback.ticket_for_rating(rating)
-    return {"id": rating.id, "subject_type": rating.subject_type, "subject_id": rating.subject_id,
-            "retiree_id": rating.retiree_id, "score": rating.score, "comment": rating.comment,
-            "created_at": rating.created_at, "ticket_id": ticket.id if ticket else None}
+    return rating
 
 
 @blp.post("/feedback")

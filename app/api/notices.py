@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app.api.activities import LocalDateTime
+from app.api.schemas import LocalDateTime, PageQuerySchema, page_schema
 from app.api.security import current_account, require_account
 from app.domain import bindings, notices
 from app.models.notices import NOTICE_KINDS
@@ -12,12 +12,10 @@ from app.models.notices import NOTICE_KINDS
 blp = Blueprint("notices", __name__, description="政策宣传与活动资讯")
 
 
-class NoticeQuerySchema(Schema):
+class NoticeQuerySchema(PageQuerySchema):
     retiree_id = fields.Integer(required=True, metadata={"description": "已绑定的退休人员 id"})
     kind = fields.String(load_default=None, validate=validate.OneOf(NOTICE_KINDS),
                          metadata={"description": "policy 政策宣传 / activity 活动资讯（不填为全部）"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=notices.MAX_PER_PAGE))
 
 
 class NoticeSchema(Schema):
@@ -29,11 +27,7 @@ class NoticeSchema(Schema):
     published_at = LocalDateTime()
 
 
-class NoticePageSchema(Schema):
-    items = fields.List(fields.Nested(NoticeSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+NoticePageSchema = page_schema(NoticeSchema, "NoticePage")
 
 
 @blp.get("/notices")

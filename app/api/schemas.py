@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.domain import clock
 from app.models.accounts import BINDING_STATUSES, RELATIONS
 
 NAME_MAX = 50
 ID_NUMBER_MAX = 32
 CODE_MAX = 128
+MAX_PAGE = 10_000
+MAX_PER_PAGE = 50
 
 
 # ---- the error envelope (documentation; app/api/errors.py builds it) ---------------------------
@@ -29,6 +32,28 @@ class ErrorSchema(Schema):
     """Every API error: {"error": {"code", "message", "fields", ["retry_after"]}}."""
 
     error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+# ---- shared field types and pages -------------------------------------------------------------
+
+class LocalDateTime(fields.DateTime):
+    """ISO 8601 in the service zone (Asia/Shanghai), with its offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.astimezone(clock.SERVICE_ZONE).isoformat()
+
+
+class PageQuerySchema(Schema):
+    """`?page=&per_page=` of a paginated list: page from 1, at most MAX_PER_PAGE per page."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """The schema of one page of `item_schema` items: {"items", "page", "per_page", "total"}."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item_schema)), "page": fields.Integer(),
+                             "per_page": fields.Integer(), "total": fields.Integer()}, name=name)
 
 
 # ---- accounts ----------------------------------------------------------------------------------

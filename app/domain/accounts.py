@@ -15,6 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from app.domain import clock, pii
 from app.domain.errors import NotAuthenticated, Unavailable
@@ -42,10 +43,14 @@ def account_for_token(raw: str | None) -> Account | None:
     """The account a live (unexpired, unrevoked) token belongs to, else None."""
     if not raw or len(raw) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(raw)))
-    if token is None or token.revoked_at is not None or token.expires_at <= clock.now():
+    # One round trip on every API request (token and account joined; the account's bindings,
+    # eager elsewhere, load only if a caller touches them).
+    row = db.session.execute(
+        select(ApiToken.revoked_at, ApiToken.expires_at, Account).join(Account, Account.id == ApiToken.account_id)
+        .where(ApiToken.token_hash == _hash(raw)).options(lazyload(Account.bindings))).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         return None
-    return db.session.get(Account, token.account_id)
+    return row.Account
 
 
 def revoke_token(raw: str) -> None:

@@ -13,10 +13,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, distinct, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
-from app.domain import audit, clock, regions
+from app.domain import audit, clock, inputs, regions
 from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.paging import Page, paginate
 from app.domain.staff import ensure_in_scope
 from app.extensions import db
 from app.models import Account, Region, Retiree, Staff
@@ -24,6 +25,7 @@ from app.models.events import ACTIVITY_KINDS, SEATED_STATUSES, Activity, Activit
 
 MAX_CAPACITY = 10_000
 MAX_PER_PAGE = 50
+DESCRIPTION_MAX = 5000
 CREATOR_ROLES = ("community_worker", "street_admin", "agency_admin")
 
 
@@ -43,12 +45,6 @@ def _notify(recipient, template_key: str, data: dict, idempotency_key: str, link
     messaging.notify(recipient, template_key, data, idempotency_key, link=link)
 
 
-def scopes_containing(community: Region):
-    """Ids of the community and every region above it: the scopes an activity may be open to."""
-    codes = [code for code in community.path.split("/") if code]
-    return select(Region.id).where(Region.code.in_(codes)).scalar_subquery()
-
-
 # ---- staff side -----------------------------------------------------------------------------------
 
 def create_activity(staff: Staff, *, title: str, place: str, starts_at: datetime, ends_at: datetime,
@@ -66,10 +62,12 @@ def create_activity(staff: Staff, *, title: str, place: str, starts_at: datetime
     signup_opens_at = signup_opens_at or now
     signup_closes_at = signup_closes_at or starts_at
     fields: dict[str, str] = {}
-    if not (title or "").strip() or len(title.strip()) > 100:
-        fields["title"] = "标题必填，最多 100 个字符"
-    if not (place or "").strip() or len(place.strip()) > 200:
-        fields["place"] = "地点必填，最多 200 个字符"
+    if not (title or "").strip() or len(title.strip()) > 100 or inputs.has_control_characters(title, multiline=False):
+        fields["title"] = "标题必填，最多 100 个字符，不含控制字符"
+    if not (place or "").strip() or len(place.strip()) > 200 or inputs.has_control_characters(place, multiline=False):
+        fields["place"] = "地点必填，最多 200 个字符，不含控制字符"
+    if len(description or "") > DESCRIPTION_MAX or inputs.has_control_characters(description):
+        fields["description"] = f"说明最多 {DESCRIPTION_MAX} 个字符，不含控制字符"
     if kind not in ACTIVITY_KINDS:
         fields["kind"] = "类型应为：" + ", ".join(ACTIVITY_KINDS)
     if not isinstance(capacity, int) or not 1 <= capacity <= MAX_CAPACITY:
@@ -96,18 +94,19 @@ def create_activity(staff: Staff, *, title: str, place: str, starts_at: datetime
     return activity
 
 
-def list_for_staff(staff: Staff, *, include_past: bool = False) -> list[Activity]:
-    """Activities scoped to the staff member's subtree, soonest first (past ones only when asked)."""
+def list_for_staff(staff: Staff, *, include_past: bool = False, page: int = 1) -> Page:
+    """One page of the activities in the staff member's subtree, latest start first (those ended
+    over a week ago only when asked)."""
     query = (select(Activity).join(Region, Activity.region_id == Region.id)
-             .where(regions.subtree_condition(staff.region)))
+             .where(regions.subtree_condition(staff.region)).options(selectinload(Activity.region)))
     if not include_past:
         query = query.where(Activity.ends_at >= clock.now() - timedelta(days=7))
-    return list(db.session.scalars(query.order_by(Activity.starts_at.desc(), Activity.id.desc()).limit(200)))
+    return paginate(query.order_by(Activity.starts_at.desc(), Activity.id.desc()), page)
 
 
 def get_for_staff(staff: Staff, activity_id: int) -> Activity:
     """The activity if it lies in the staff member's subtree (NotFound / NotAuthorized otherwise)."""
-    activity = db.session.get(Activity, activity_id)
+    activity = inputs.get(Activity, activity_id)
     if activity is None:
         raise NotFound("未找到该活动", code="activity_not_found")
     ensure_in_scope(staff, activity.region)
@@ -135,7 +134,8 @@ def mark_attendance(staff: Staff, activity_id: int, marks: dict[int, str]) -> in
     if bad:
         raise ValidationFailed(fields=bad)
     changed = 0
-    for registration_id, status in marks.items():
+    # An id no row can have matches nothing, like any id of another activity.
+    for registration_id, status in ((k, v) for k, v in marks.items() if inputs.valid_id(k)):
         result = db.session.execute(
             update(ActivityRegistration)
             .where(ActivityRegistration.id == registration_id, ActivityRegistration.activity_id == activity.id,
@@ -160,15 +160,32 @@ def _live_registration(activity_id: int, retiree_id: int) -> ActivityRegistratio
 
 def waitlist_position(registration: ActivityRegistration) -> int | None:
     """1-based place in line of a waitlisted registration (None when not waitlisted)."""
-    if registration.status != "waitlisted":
-        return None
-    return db.session.scalar(select(func.count(ActivityRegistration.id)).where(
-        ActivityRegistration.activity_id == registration.activity_id, ActivityRegistration.status == "waitlisted",
-        ActivityRegistration.id <= registration.id))
+    return waitlist_positions([registration]).get(registration.id)
+
+
+def waitlist_positions(registrations: list[ActivityRegistration]) -> dict[int, int]:
+    """Registration id → 1-based place in line, for the waitlisted ones among `registrations`
+    (one query however many)."""
+    waiting = [r.id for r in registrations if r.status == "waitlisted"]
+    if not waiting:
+        return {}
+    ahead = aliased(ActivityRegistration)
+    rows = db.session.execute(
+        select(ActivityRegistration.id, func.count(ahead.id))
+        .join(ahead, (ahead.activity_id == ActivityRegistration.activity_id) & (ahead.status == "waitlisted")
+              & (ahead.id <= ActivityRegistration.id))
+        .where(ActivityRegistration.id.in_(waiting)).group_by(ActivityRegistration.id))
+    return {registration_id: position for registration_id, position in rows}
+
+
+def is_signup_open(activity: Activity, now: datetime | None = None) -> bool:
+    """Inside the sign-up window and not yet started (what `register` checks, as one answer)."""
+    now = now or clock.now()
+    return activity.signup_opens_at <= now < activity.signup_closes_at and now < activity.starts_at
 
 
 def _open_activity(retiree: Retiree, activity_id: int) -> Activity:
-    activity = db.session.get(Activity, activity_id) if isinstance(activity_id, int) else None
+    activity = inputs.get(Activity, activity_id)
     if activity is None:
         raise NotFound("未找到该活动", code="activity_not_found")
     if not regions.contains(activity.region, retiree.community):
@@ -184,7 +201,7 @@ def list_for_retiree(retiree: Retiree, page: int = 1, per_page: int = 20) -> tup
     per_page = min(max(int(per_page), 1), MAX_PER_PAGE)
     page = max(int(page), 1)
     now = clock.now()
-    scope = Activity.region_id.in_(scopes_containing(retiree.community))
+    scope = Activity.region_id.in_(regions.ancestor_ids(retiree.community))
     total = db.session.scalar(select(func.count(Activity.id)).where(scope))
     upcoming = Activity.ends_at >= now
     rows = list(db.session.scalars(
@@ -195,8 +212,8 @@ def list_for_retiree(retiree: Retiree, page: int = 1, per_page: int = 20) -> tup
     mine = {r.activity_id: r for r in db.session.scalars(select(ActivityRegistration).where(
         ActivityRegistration.retiree_id == retiree.id, ActivityRegistration.status != "cancelled",
         ActivityRegistration.activity_id.in_([a.id for a in rows])))} if rows else {}
-    views = [ActivityView(a, mine.get(a.id), waitlist_position(mine[a.id]) if a.id in mine else None)
-             for a in rows]
+    positions = waitlist_positions(list(mine.values()))
+    views = [ActivityView(a, mine.get(a.id), positions.get(mine[a.id].id) if a.id in mine else None) for a in rows]
     return views, total
 
 
@@ -268,7 +285,7 @@ def cancel(account: Account, activity_id: int, registration_id: int) -> Activity
     first on the waitlist (notified). Caller commits."""
     from app.domain.bindings import bound_retiree
 
-    registration = db.session.get(ActivityRegistration, registration_id) if isinstance(registration_id, int) else None
+    registration = inputs.get(ActivityRegistration, registration_id)
     if registration is None or registration.activity_id != activity_id:
         raise NotFound("未找到该报名记录", code="registration_not_found")
     bound_retiree(account, registration.retiree_id)
@@ -376,7 +393,7 @@ def send_reminders(today: date | None = None) -> int:
 def participation_by_region(region: Region, date_from: date, date_to: date) -> dict:
     """For indicator and budget reports: activities held under `region` and attendance by retirees
     of communities under it, for activities starting within [date_from, date_to] (service zone)."""
-    start, end = clock.start_of_local_day(date_from), clock.start_of_local_day(date_to + timedelta(days=1))
+    start, end = clock.local_days(date_from, date_to)
     in_period = (Activity.starts_at >= start, Activity.starts_at < end)
     held = db.session.scalar(select(func.count(Activity.id)).join(Region, Activity.region_id == Region.id)
                              .where(regions.subtree_condition(region), *in_period))

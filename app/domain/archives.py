@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, select, true
+from sqlalchemy import ColumnElement, and_, false, select, true
 from sqlalchemy.orm import contains_eager
 
-from app.domain import audit, clock, idcard, pii, regions
+from app.domain import audit, clock, idcard, inputs, pii, regions
 from app.domain.errors import NotAuthorized, NotFound, ValidationFailed
+from app.domain.paging import Page, paginate
 from app.extensions import db
 from app.models import Region, Retiree, RetireeCategory, Staff
 from app.models.people import CATEGORY_LABELS, STORED_CATEGORIES
@@ -71,7 +71,8 @@ def create_retiree(*, name: str, id_number: str, community: Region, phone: str |
 
 
 def get_retiree(retiree_id: int) -> Retiree:
-    retiree = db.session.get(Retiree, retiree_id)
+    """The archive with this id, else NotFound `retiree_not_found`."""
+    retiree = inputs.get(Retiree, retiree_id)
     if retiree is None:
         raise NotFound("未找到该退休人员", code="retiree_not_found")
     return retiree
@@ -83,6 +84,7 @@ def full_id_number(retiree: Retiree) -> str:
 
 
 def phone_number(retiree: Retiree) -> str | None:
+    """Decrypt the phone number (None when there is none)."""
     return pii.decrypt(retiree.phone_enc) if retiree.phone_enc else None
 
 
@@ -117,39 +119,6 @@ FULL_ID_ROLES = ("community_worker", "street_admin", "agency_admin")
 _FULL_ID = re.compile(r"^\d{17}[\dX]$")
 _ID_FRAGMENT = re.compile(r"^[\dX*]*[\dX][\dX*]*$")
 _VISIBLE_HEAD, _VISIBLE_TAIL = 6, 4  # what `idcard.mask` leaves visible
-_MAX_ID = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a longer result. `page` is 1-based and always within 1..pages."""
-
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    def page_numbers(self, around: int = 2) -> list[int | None]:
-        """Page links to show: first, last and `around` either side of the current; None = a gap."""
-        wanted = {1, self.pages, *range(self.page - around, self.page + around + 1)}
-        out: list[int | None] = []
-        for number in sorted(n for n in wanted if 1 <= n <= self.pages):
-            if out and out[-1] is not None and number - out[-1] > 1:
-                out.append(None)
-            out.append(number)
-        return out
 
 
 def _id_condition(fragment: str) -> ColumnElement[bool]:
@@ -196,18 +165,12 @@ def search_retirees(staff: Staff, query: str | None = None, page: int = 1, per_p
     """
     if query is not None and len(query.strip()) > SEARCH_MAX_LENGTH:
         raise ValidationFailed(fields={"q": f"最多 {SEARCH_MAX_LENGTH} 个字符"})
-    per_page = min(max(int(per_page), 1), MAX_PER_PAGE)
+    if inputs.has_control_characters(query, multiline=False):
+        raise ValidationFailed(fields={"q": "含有无法识别的控制字符"})
     scope = and_(regions.subtree_condition(staff.region), search_condition(query))
-    total = db.session.scalar(
-        select(func.count(Retiree.id)).join(Region, Retiree.community_id == Region.id).where(scope))
-    pages = max(1, -(-total // per_page))
-    page = min(max(int(page), 1), pages)
-    rows = db.session.scalars(
-        select(Retiree).join(Region, Retiree.community_id == Region.id).where(scope)
-        .options(contains_eager(Retiree.community))
-        .order_by(Region.code, Retiree.name, Retiree.id)
-        .limit(per_page).offset((page - 1) * per_page))
-    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+    return paginate(select(Retiree).join(Region, Retiree.community_id == Region.id).where(scope)
+                    .options(contains_eager(Retiree.community)).order_by(Region.code, Retiree.name, Retiree.id),
+                    page, per_page, max_per_page=MAX_PER_PAGE)
 
 
 def get_for_staff(staff: Staff, retiree_id: int) -> Retiree:
@@ -216,8 +179,7 @@ def get_for_staff(staff: Staff, retiree_id: int) -> Retiree:
     NotFound otherwise, the same answer as for an id that does not exist, so staff cannot
     learn which archives exist elsewhere.
     """
-    # Ids beyond the column range are simply "not found", never a database error.
-    retiree = db.session.get(Retiree, retiree_id) if 0 < retiree_id <= _MAX_ID else None
+    retiree = inputs.get(Retiree, retiree_id)
     if retiree is None or not regions.contains(staff.region, retiree.community):
         raise NotFound("未找到该退休人员", code="retiree_not_found")
     return retiree

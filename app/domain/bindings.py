@@ -17,9 +17,9 @@ import redis
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, lazyload, selectinload
 
-from app.domain import audit, clock, idcard, pii, regions
+from app.domain import audit, clock, idcard, inputs, pii, regions
 from app.domain.errors import Conflict, NotAuthorized, NotFound, RateLimited, Unavailable, ValidationFailed
 from app.extensions import RedisStore, db
 from app.models import Account, Binding, Region, Retiree, Staff
@@ -30,11 +30,6 @@ RELATIVE_RELATIONS = tuple(r for r in RELATIONS if r != "self")
 APPROVER_ROLES = ("community_worker", "street_admin", "agency_admin")
 NOT_MATCHED_MESSAGE = "未找到与姓名和身份证号都一致的退休人员档案，请核对后重试"
 _FAILURE_KEY = "tuiguan:binding-failures:{}"
-_MAX_ID = 2**31 - 1  # ids beyond the column range are simply "not found", never a database error
-
-
-def _valid_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MAX_ID
 
 
 # ---- read-side checks used by every feature --------------------------------------------------
@@ -50,10 +45,15 @@ def bound_retiree(account: Account, retiree_id: int) -> Retiree:
 
     The same 403 whether the retiree exists or not, so ids cannot be probed.
     """
-    binding = active_binding(account, retiree_id) if _valid_id(retiree_id) else None
-    if binding is None:
+    # One round trip on every API request: the retiree joined to the active binding; its
+    # categories (eager elsewhere) load only if a caller touches them.
+    retiree = db.session.scalar(
+        select(Retiree).join(Binding, Binding.retiree_id == Retiree.id)
+        .where(Binding.account_id == account.id, Binding.retiree_id == retiree_id, Binding.status == "active")
+        .options(lazyload(Retiree.category_rows))) if inputs.valid_id(retiree_id) else None
+    if retiree is None:
         raise NotAuthorized("您未绑定该退休人员", code="not_bound")
-    return binding.retiree
+    return retiree
 
 
 def bound_retiree_ids(account: Account) -> list[int]:
@@ -65,6 +65,7 @@ def bound_retiree_ids(account: Account) -> list[int]:
 def for_account(account: Account) -> list[Binding]:
     """Every binding the account has made, newest first (revoked and rejected included)."""
     return list(db.session.scalars(select(Binding).where(Binding.account_id == account.id)
+                                   .options(selectinload(Binding.retiree).selectinload(Retiree.community))
                                    .order_by(Binding.created_at.desc(), Binding.id.desc())))
 
 
@@ -73,7 +74,9 @@ def awaiting_account(account: Account) -> list[Binding]:
     own = select(Binding.retiree_id).where(Binding.account_id == account.id, Binding.relation == "self",
                                            Binding.status == "active")
     return list(db.session.scalars(select(Binding).where(
-        Binding.retiree_id.in_(own), Binding.status == "pending").order_by(Binding.created_at, Binding.id)))
+        Binding.retiree_id.in_(own), Binding.status == "pending")
+        .options(selectinload(Binding.retiree).selectinload(Retiree.community))
+        .order_by(Binding.created_at, Binding.id)))
 
 
 # ---- failed-attempt limit ----------------------------------------------------------------------
@@ -205,15 +208,21 @@ def _insert_binding(account: Account, retiree: Retiree, relation: str) -> Bindin
     return binding
 
 
-def _decide(binding: Binding, status: str, **values) -> Binding:
-    """pending → `status`, atomically: a concurrent decision finds it no longer pending."""
+def _decide(actor: Account | Staff, binding: Binding, status: str) -> Binding:
+    """pending → `status` (active or rejected), atomically: a concurrent decision finds it no
+    longer pending. Recorded as decided by `actor` and audited."""
+    by = "staff" if isinstance(actor, Staff) else "retiree"
+    decided_by = {"approved_by_staff_id" if by == "staff" else "approved_by_account_id": actor.id}
     result = db.session.execute(
         update(Binding).where(Binding.id == binding.id, Binding.status == "pending")
-        .values(status=status, decided_at=clock.now(), **values)
+        .values(status=status, decided_at=clock.now(), **decided_by)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Conflict("该绑定申请已处理", code="binding_not_pending")
     db.session.refresh(binding)
+    action = "binding.approve" if status == "active" else "binding.reject"
+    audit.record(actor, action, subject_type="binding", subject_id=binding.id,
+                 region_id=binding.retiree.community_id, detail={"by": by})
     return binding
 
 
@@ -223,7 +232,7 @@ def _is_self_of(account: Account, retiree_id: int) -> bool:
 
 
 def _pending_for_self_account(account: Account, binding_id: int) -> Binding:
-    binding = db.session.get(Binding, binding_id) if _valid_id(binding_id) else None
+    binding = inputs.get(Binding, binding_id)
     # Unknown id and someone else's binding look the same.
     if binding is None or binding.relation == "self" or not _is_self_of(account, binding.retiree_id):
         raise NotAuthorized("只有退休人员本人可以审核此绑定申请", code="not_binding_approver")
@@ -234,20 +243,12 @@ def _pending_for_self_account(account: Account, binding_id: int) -> Binding:
 
 def approve_by_account(account: Account, binding_id: int) -> Binding:
     """The retiree's own (active `self`) account approves a relative's request. Caller commits."""
-    binding = _pending_for_self_account(account, binding_id)
-    _decide(binding, "active", approved_by_account_id=account.id)
-    audit.record(account, "binding.approve", subject_type="binding", subject_id=binding.id,
-                 region_id=binding.retiree.community_id, detail={"by": "retiree"})
-    return binding
+    return _decide(account, _pending_for_self_account(account, binding_id), "active")
 
 
 def reject_by_account(account: Account, binding_id: int) -> Binding:
     """The retiree's own account rejects a relative's request. Caller commits."""
-    binding = _pending_for_self_account(account, binding_id)
-    _decide(binding, "rejected", approved_by_account_id=account.id)
-    audit.record(account, "binding.reject", subject_type="binding", subject_id=binding.id,
-                 region_id=binding.retiree.community_id, detail={"by": "retiree"})
-    return binding
+    return _decide(account, _pending_for_self_account(account, binding_id), "rejected")
 
 
 def revoke(account: Account, binding_id: int) -> Binding:
@@ -255,7 +256,7 @@ def revoke(account: Account, binding_id: int) -> Binding:
 
     Access stops on the next request (every check reads the binding status). Caller commits.
     """
-    binding = db.session.get(Binding, binding_id) if _valid_id(binding_id) else None
+    binding = inputs.get(Binding, binding_id)
     allowed = binding is not None and (
         binding.account_id == account.id
         or (binding.relation != "self" and _is_self_of(account, binding.retiree_id)))
@@ -278,7 +279,7 @@ def pending_for_staff(staff: Staff, limit: int = 50) -> list[Binding]:
     """Pending relative bindings whose retiree lives in the staff member's region subtree, oldest first."""
     query = (select(Binding).join(Binding.retiree).join(Region, Retiree.community_id == Region.id)
              .where(Binding.status == "pending", regions.subtree_condition(staff.region))
-             .options(contains_eager(Binding.retiree))
+             .options(contains_eager(Binding.retiree).selectinload(Retiree.community))
              .order_by(Binding.created_at, Binding.id).limit(limit))
     return list(db.session.scalars(query).unique())
 
@@ -286,7 +287,7 @@ def pending_for_staff(staff: Staff, limit: int = 50) -> list[Binding]:
 def _pending_for_staff(staff: Staff, binding_id: int) -> Binding:
     if staff.role not in APPROVER_ROLES:
         raise NotAuthorized("您的角色不能审核绑定申请", code="forbidden")
-    binding = db.session.get(Binding, binding_id) if _valid_id(binding_id) else None
+    binding = inputs.get(Binding, binding_id)
     # Outside the subtree answers exactly like an unknown id, so ids cannot be probed.
     if binding is None or not regions.contains(staff.region, binding.retiree.community):
         raise NotFound("未找到该绑定申请", code="binding_not_found")
@@ -297,17 +298,9 @@ def _pending_for_staff(staff: Staff, binding_id: int) -> Binding:
 
 def approve_by_staff(staff: Staff, binding_id: int) -> Binding:
     """Staff in the retiree's region subtree approve a relative's request (audited). Caller commits."""
-    binding = _pending_for_staff(staff, binding_id)
-    _decide(binding, "active", approved_by_staff_id=staff.id)
-    audit.record(staff, "binding.approve", subject_type="binding", subject_id=binding.id,
-                 region_id=binding.retiree.community_id, detail={"by": "staff"})
-    return binding
+    return _decide(staff, _pending_for_staff(staff, binding_id), "active")
 
 
 def reject_by_staff(staff: Staff, binding_id: int) -> Binding:
     """Staff in the retiree's region subtree reject a relative's request (audited). Caller commits."""
-    binding = _pending_for_staff(staff, binding_id)
-    _decide(binding, "rejected", approved_by_staff_id=staff.id)
-    audit.record(staff, "binding.reject", subject_type="binding", subject_id=binding.id,
-                 region_id=binding.retiree.community_id, detail={"by": "staff"})
-    return binding
+    return _decide(staff, _pending_for_staff(staff, binding_id), "rejected")

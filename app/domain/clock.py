@@ -33,6 +33,21 @@ def start_of_local_day(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=SERVICE_ZONE).astimezone(UTC)
 
 
+# Report periods are clamped to these days: beyond them a date cannot become a UTC instant
+# (date.min/date.max overflow), and no service record lies outside them.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2200, 12, 31)
+
+
+def local_days(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """[start, end) in UTC covering the service-zone days `date_from`..`date_to` inclusive.
+
+    Dates outside EARLIEST_DAY..LATEST_DAY are clamped, so a hostile date never overflows.
+    """
+    date_from = min(max(date_from, EARLIEST_DAY), LATEST_DAY)
+    date_to = min(max(date_to, EARLIEST_DAY), LATEST_DAY)
+    return start_of_local_day(date_from), start_of_local_day(date_to + timedelta(days=1))
+
+
 @contextmanager
 def frozen(at: datetime | date) -> Iterator[None]:
     """Freeze the clock (tests). A date freezes at 09:00 local time on that day."""

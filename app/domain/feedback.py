@@ -19,8 +19,9 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.domain import bindings, clock, regions
+from app.domain import bindings, clock, inputs, regions
 from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.paging import Page, paginate
 from app.extensions import db
 from app.models import Account, Binding, Region, Retiree, Staff
 from app.models.evaluation import (
@@ -45,7 +46,7 @@ UNSCOPED_LEVELS = ("city", "province")
 def _visit(subject_id: int) -> tuple[int, bool] | None:
     from app.models.tasks import VisitTask
 
-    task = db.session.get(VisitTask, subject_id)
+    task = inputs.get(VisitTask, subject_id)
     return (task.retiree_id, task.status == "done") if task else None
 
 
@@ -54,14 +55,14 @@ def _booking(subject_id: int) -> tuple[int, bool] | None:
         from app.models.certification import Booking
     except ImportError:
         return None
-    booking = db.session.get(Booking, subject_id)
+    booking = inputs.get(Booking, subject_id)
     return (booking.retiree_id, booking.status == "attended") if booking else None
 
 
 def _activity(subject_id: int) -> tuple[int, bool] | None:
     from app.models.events import ActivityRegistration
 
-    registration = db.session.get(ActivityRegistration, subject_id)
+    registration = inputs.get(ActivityRegistration, subject_id)
     return (registration.retiree_id, registration.status == "attended") if registration else None
 
 
@@ -86,8 +87,8 @@ def rate(account: Account, subject_type: str, subject_id: int, score: int, comme
         fields["subject_type"] = "取值应为：" + ", ".join(RATING_SUBJECTS)
     if not isinstance(score, int) or not 1 <= score <= 5:
         fields["score"] = "评分应为 1–5"
-    if comment is not None and len(comment) > TEXT_MAX:
-        fields["comment"] = f"最多 {TEXT_MAX} 个字符"
+    if comment is not None and (len(comment) > TEXT_MAX or inputs.has_control_characters(comment)):
+        fields["comment"] = f"最多 {TEXT_MAX} 个字符，不含控制字符"
     if fields:
         raise ValidationFailed(fields=fields)
     resolved = resolve_subject(subject_type, subject_id)
@@ -110,10 +111,6 @@ def rate(account: Account, subject_type: str, subject_id: int, score: int, comme
         text = f"【{score} 分评价】" + (comment or "服务评价较低，未留言")
         _open_ticket(account, "complaint", text, retiree, source_rating_id=rating.id)
     return rating
-
-
-def ticket_for_rating(rating: Rating) -> FeedbackTicket | None:
-    return db.session.scalar(select(FeedbackTicket).where(FeedbackTicket.source_rating_id == rating.id))
 
 
 # ---- tickets -----------------------------------------------------------------------------------------
@@ -150,8 +147,8 @@ def submit(account: Account, category: str, text: str, retiree_id: int | None = 
     if category not in FEEDBACK_CATEGORIES:
         fields["category"] = "取值应为：" + ", ".join(FEEDBACK_CATEGORIES)
     text = (text or "").strip()
-    if not text or len(text) > TEXT_MAX:
-        fields["text"] = f"内容必填，最多 {TEXT_MAX} 个字符"
+    if not text or len(text) > TEXT_MAX or inputs.has_control_characters(text):
+        fields["text"] = f"内容必填，最多 {TEXT_MAX} 个字符，不含控制字符"
     if fields:
         raise ValidationFailed(fields=fields)
     retiree = bindings.bound_retiree(account, retiree_id) if retiree_id is not None else None
@@ -183,22 +180,31 @@ def _staff_scope(staff: Staff) -> Select:
     return query.where(in_subtree)
 
 
-def tickets_for_staff(staff: Staff, status: str | None = "open") -> list[FeedbackTicket]:
-    """Tickets the staff member handles (see the module docstring), open ones by deadline first."""
+def tickets_for_staff(staff: Staff, status: str | None = "open", page: int = 1) -> Page:
+    """One page of the tickets the staff member handles (see the module docstring), by deadline."""
     if staff.role not in STAFF_ROLES:
         raise NotAuthorized("您的角色不能处理反馈")
     query = _staff_scope(staff)
     if status:
         query = query.where(FeedbackTicket.status == status)
     query = query.options(selectinload(FeedbackTicket.retiree), selectinload(FeedbackTicket.community))
-    return list(db.session.scalars(query.order_by(FeedbackTicket.reply_due_at, FeedbackTicket.id).limit(500)))
+    return paginate(query.order_by(FeedbackTicket.reply_due_at, FeedbackTicket.id), page)
+
+
+def overdue_count(staff: Staff) -> int:
+    """How many tickets the staff member handles are still open past their reply deadline."""
+    if staff.role not in STAFF_ROLES:
+        raise NotAuthorized("您的角色不能处理反馈")
+    scoped = _staff_scope(staff).where(FeedbackTicket.status == "open", FeedbackTicket.reply_due_at < clock.now())
+    return db.session.scalar(select(func.count()).select_from(scoped.subquery())) or 0
 
 
 def get_for_staff(staff: Staff, ticket_id: int) -> FeedbackTicket:
     """One ticket in the staff member's scope; another region's ticket looks absent (404)."""
     if staff.role not in STAFF_ROLES:
         raise NotAuthorized("您的角色不能处理反馈")
-    ticket = db.session.scalar(_staff_scope(staff).where(FeedbackTicket.id == ticket_id))
+    ticket = (db.session.scalar(_staff_scope(staff).where(FeedbackTicket.id == ticket_id))
+              if inputs.valid_id(ticket_id) else None)
     if ticket is None:
         raise NotFound("未找到该反馈", code="ticket_not_found")
     return ticket
@@ -208,8 +214,8 @@ def reply(staff: Staff, ticket_id: int, text: str) -> FeedbackTicket:
     """Reply to an open ticket (once; later edits are new tickets) and notify the account. Caller commits."""
     ticket = get_for_staff(staff, ticket_id)
     text = (text or "").strip()
-    if not text or len(text) > REPLY_MAX:
-        raise ValidationFailed(fields={"reply": f"回复必填，最多 {REPLY_MAX} 个字符"})
+    if not text or len(text) > REPLY_MAX or inputs.has_control_characters(text):
+        raise ValidationFailed(fields={"reply": f"回复必填，最多 {REPLY_MAX} 个字符，不含控制字符"})
     now = clock.now()
     result = db.session.execute(
         update(FeedbackTicket).where(FeedbackTicket.id == ticket.id, FeedbackTicket.status == "open")
@@ -238,14 +244,10 @@ def close(staff: Staff, ticket_id: int) -> FeedbackTicket:
 
 # ---- numbers for evaluation and indicator reports ------------------------------------------------
 
-def _period(date_from: date, date_to: date) -> tuple[datetime, datetime]:
-    return clock.start_of_local_day(date_from), clock.start_of_local_day(date_to + timedelta(days=1))
-
-
 def satisfaction_by_region(region: Region, date_from: date, date_to: date) -> dict:
     """Ratings of retirees of communities under `region`, given within [date_from, date_to]
     (service zone): {"count", "average" (None without ratings), "low_share" (share of scores ≤ 2)}."""
-    start, end = _period(date_from, date_to)
+    start, end = clock.local_days(date_from, date_to)
     count, total, low = db.session.execute(
         select(func.count(Rating.id), func.sum(Rating.score), func.count(Rating.id).filter(Rating.score <= LOW_SCORE))
         .join(Region, Rating.community_id == Region.id)
@@ -258,7 +260,7 @@ def satisfaction_by_region(region: Region, date_from: date, date_to: date) -> di
 def ticket_summary(region: Region, date_from: date, date_to: date) -> dict:
     """Tickets of communities under `region` opened within the period: per category, replied in time,
     and still open past the deadline now."""
-    start, end = _period(date_from, date_to)
+    start, end = clock.local_days(date_from, date_to)
     base = (select(FeedbackTicket.category, func.count(FeedbackTicket.id),
                    func.count(FeedbackTicket.id).filter(FeedbackTicket.replied_at <= FeedbackTicket.reply_due_at),
                    func.count(FeedbackTicket.id).filter(FeedbackTicket.status == "open",

@@ -7,7 +7,7 @@ attendance rate of a community is attended / invited over meetings that have sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import func, or_, select
@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
-from app.domain import audit, clock, regions, uploads
+from app.domain import audit, clock, inputs, regions, uploads
 from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.paging import Page, paginate
 from app.domain.staff import ensure_in_scope
 from app.extensions import db
 from app.models import Region, Staff
@@ -26,6 +27,7 @@ from app.models.files import StoredFile
 ADMIN_ROLES = ("street_admin", "agency_admin")
 INVITED_ROLE = "community_worker"
 MATERIAL_MAX_BYTES = 20 * 1024 * 1024
+AGENDA_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,18 @@ class CommunityAttendance:
         return self.attended / self.invited if self.invited else None
 
 
+@dataclass(frozen=True)
+class MeetingPage:
+    """One meeting as a staff member sees it: managers also get invitations and this meeting's rates."""
+
+    meeting: Meeting
+    materials: list[MeetingMaterial]
+    manage: bool
+    started: bool
+    invitations: list[MeetingInvitation]
+    rates: list[CommunityAttendance]
+
+
 def _require_admin(staff: Staff) -> None:
     if staff.role not in ADMIN_ROLES:
         raise NotAuthorized("只有街道或社保经办机构管理员可以管理例会")
@@ -50,10 +64,12 @@ def create_meeting(staff: Staff, *, title: str, starts_at: datetime, place: str,
     _require_admin(staff)
     ensure_in_scope(staff, region)
     fields: dict[str, str] = {}
-    if not (title or "").strip() or len(title.strip()) > 100:
-        fields["title"] = "标题必填，最多 100 个字符"
-    if not (place or "").strip() or len(place.strip()) > 200:
-        fields["place"] = "地点必填，最多 200 个字符"
+    if not (title or "").strip() or len(title.strip()) > 100 or inputs.has_control_characters(title, multiline=False):
+        fields["title"] = "标题必填，最多 100 个字符，不含控制字符"
+    if not (place or "").strip() or len(place.strip()) > 200 or inputs.has_control_characters(place, multiline=False):
+        fields["place"] = "地点必填，最多 200 个字符，不含控制字符"
+    if len(agenda or "") > AGENDA_MAX or inputs.has_control_characters(agenda):
+        fields["agenda"] = f"议程最多 {AGENDA_MAX} 个字符，不含控制字符"
     if region.level == "community":
         fields["region"] = "例会范围应为街道及以上区划"
     if fields:
@@ -75,20 +91,20 @@ def _manages(staff: Staff, meeting: Meeting) -> bool:
     return staff.role in ADMIN_ROLES and regions.contains(staff.region, meeting.region)
 
 
-def list_for_staff(staff: Staff) -> list[Meeting]:
-    """Meetings an admin manages (subtree) or a staff member is invited to, latest first."""
+def list_for_staff(staff: Staff, page: int = 1) -> Page:
+    """One page of the meetings an admin manages (subtree) or a staff member is invited to, latest first."""
     invited = select(MeetingInvitation.meeting_id).where(MeetingInvitation.staff_id == staff.id)
     condition = Meeting.id.in_(invited)
     if staff.role in ADMIN_ROLES:
         condition = or_(condition, regions.subtree_condition(staff.region))
-    return list(db.session.scalars(select(Meeting).join(Region, Meeting.region_id == Region.id)
-                                   .where(condition).order_by(Meeting.starts_at.desc(), Meeting.id.desc())
-                                   .limit(200)))
+    return paginate(select(Meeting).join(Region, Meeting.region_id == Region.id).where(condition)
+                    .options(selectinload(Meeting.region)).order_by(Meeting.starts_at.desc(), Meeting.id.desc()),
+                    page)
 
 
 def get_for_staff(staff: Staff, meeting_id: int) -> Meeting:
     """The meeting, if the staff member manages it or is invited (NotFound / NotAuthorized otherwise)."""
-    meeting = db.session.get(Meeting, meeting_id)
+    meeting = inputs.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFound("未找到该例会", code="meeting_not_found")
     if not (_manages(staff, meeting) or _invited(staff, meeting)):
@@ -96,14 +112,24 @@ def get_for_staff(staff: Staff, meeting_id: int) -> Meeting:
     return meeting
 
 
-def can_manage(staff: Staff, meeting: Meeting) -> bool:
-    """True for an admin whose subtree holds the meeting (may upload, invite, record attendance)."""
-    return _manages(staff, meeting)
+def page_for_staff(staff: Staff, meeting_id: int) -> MeetingPage:
+    """What the meeting page shows `staff` (invited, or an admin in scope; see `get_for_staff`).
+
+    Only an admin whose subtree holds the meeting (who may upload, invite and record attendance)
+    sees the invitations and the attendance rates.
+    """
+    meeting = get_for_staff(staff, meeting_id)
+    manage = _manages(staff, meeting)
+    return MeetingPage(
+        meeting=meeting, materials=materials(meeting), manage=manage,
+        started=meeting.starts_at.astimezone(clock.SERVICE_ZONE).date() <= clock.today(),
+        invitations=invitations(meeting) if manage else [],
+        rates=attendance_by_community(meeting.region, meeting=meeting) if manage else [])
 
 
 def _managed(staff: Staff, meeting_id: int) -> Meeting:
     _require_admin(staff)
-    meeting = db.session.get(Meeting, meeting_id)
+    meeting = inputs.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFound("未找到该例会", code="meeting_not_found")
     ensure_in_scope(staff, meeting.region)
@@ -123,14 +149,15 @@ def add_material(staff: Staff, meeting_id: int, file: FileStorage | None) -> Mee
 
 
 def materials(meeting: Meeting) -> list[MeetingMaterial]:
+    """The meeting's materials with their files, oldest first (the caller checked access)."""
     return list(db.session.scalars(select(MeetingMaterial).where(MeetingMaterial.meeting_id == meeting.id)
-                                   .order_by(MeetingMaterial.id)))
+                                   .options(selectinload(MeetingMaterial.file)).order_by(MeetingMaterial.id)))
 
 
 def material_for_download(staff: Staff, meeting_id: int, material_id: int) -> tuple[StoredFile, Path]:
     """The stored file and its path, for invited staff or admins in scope only."""
     meeting = get_for_staff(staff, meeting_id)
-    material = db.session.get(MeetingMaterial, material_id)
+    material = inputs.get(MeetingMaterial, material_id)
     if material is None or material.meeting_id != meeting.id:
         raise NotFound("未找到该材料", code="material_not_found")
     return material.file, uploads.path_of(material.file)
@@ -161,6 +188,7 @@ def invite_region(staff: Staff, meeting_id: int, region: Region) -> int:
 
 
 def invitations(meeting: Meeting) -> list[MeetingInvitation]:
+    """Every invitation of the meeting with staff and community, by community code."""
     return list(db.session.scalars(
         select(MeetingInvitation).join(Region, MeetingInvitation.community_id == Region.id)
         .where(MeetingInvitation.meeting_id == meeting.id)
@@ -202,10 +230,9 @@ def attendance_by_community(region: Region, *, meeting: Meeting | None = None, d
              .group_by(MeetingInvitation.community_id))
     if meeting is not None:
         query = query.where(Meeting.id == meeting.id)
-    if date_from is not None:
-        query = query.where(Meeting.starts_at >= clock.start_of_local_day(date_from))
-    if date_to is not None:
-        query = query.where(Meeting.starts_at < clock.start_of_local_day(date_to + timedelta(days=1)))
+    if date_from is not None or date_to is not None:
+        start, end = clock.local_days(date_from or clock.EARLIEST_DAY, date_to or clock.LATEST_DAY)
+        query = query.where(Meeting.starts_at >= start, Meeting.starts_at < end)
     counts = {community_id: (invited, attended) for community_id, invited, attended in db.session.execute(query)}
     if not counts:
         return []

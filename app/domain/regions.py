@@ -21,6 +21,12 @@ def region_ids_under(root: Region):
     return select(Region.id).where(subtree_condition(root)).scalar_subquery()
 
 
+def ancestor_ids(region: Region):
+    """A subquery of the ids of `region` and every region above it (from its path, one query)."""
+    codes = [code for code in region.path.split("/") if code]
+    return select(Region.id).where(Region.code.in_(codes)).scalar_subquery()
+
+
 def contains(root: Region, region: Region) -> bool:
     """True when `region` is `root` or lies below it."""
     return region.path.startswith(root.path)

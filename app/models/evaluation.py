@@ -43,6 +43,9 @@ class Rating(db.Model):
 
     account: Mapped[Account] = relationship()
     retiree: Mapped[Retiree] = relationship()
+    # The complaint a low score opened (FeedbackTicket.source_rating_id is unique: at most one).
+    ticket: Mapped[FeedbackTicket | None] = relationship(
+        primaryjoin="Rating.id == foreign(FeedbackTicket.source_rating_id)", uselist=False, viewonly=True)
 
 
 class FeedbackTicket(db.Model):

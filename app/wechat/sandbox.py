@@ -96,11 +96,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         path, _, qs = self.path.partition("?")
         query = dict(parse_qsl(qs, keep_blank_values=True))
-        length = int(self.headers.get("Content-Length") or 0)
+        raw_length = self.headers.get("Content-Length") or "0"
+        length = int(raw_length) if raw_length.isascii() and raw_length.isdecimal() else -1
         body = self.rfile.read(length) if length > 0 else b""
         state = self.server.state
         try:
-            if path.startswith("/__sandbox__/"):
+            if length < 0:
+                # Like WeChat's front end: a malformed request gets an answer, not a dropped connection.
+                self.close_connection = True
+                reply = Reply(400, {"errcode": 400, "errmsg": "bad Content-Length"})
+            elif path.startswith("/__sandbox__/"):
                 reply = _control(state, self.command, path, query, body)
             elif path in ENDPOINTS:
                 reply = state.handle(ENDPOINTS[path], query, body)

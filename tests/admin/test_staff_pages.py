@@ -72,6 +72,13 @@ def test_missing_fields_are_a_400_with_messages(client, worker):
     assert "请输入用户名" in _html(response) and "请输入密码" in _html(response)
 
 
+def test_control_characters_in_the_username_are_a_400_not_a_database_error(client, worker):
+    # PostgreSQL refuses NUL in a query parameter: the form must stop it first.
+    for username in ("worker-a\x00", "worker\x1b-a"):
+        response = client.post("/staff/login", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 400 and "控制字符" in _html(response)
+
+
 def test_inactive_staff_cannot_log_in(client, worker):
     worker.active = False
     db.session.commit()
@@ -367,11 +374,15 @@ def test_full_id_needs_post(login_as, tree, worker):
     assert login_as(worker).get(f"/staff/retirees/{retiree.id}/full-id").status_code == 405
 
 
-@pytest.mark.parametrize("retiree_id", ["424242", "99999999999999999999"])
-def test_unknown_retiree_is_404(login_as, worker, retiree_id):
+@pytest.mark.parametrize(("retiree_id", "message"), [
+    ("424242", "未找到该退休人员"),
+    # Beyond the id column's range: routing's 404, before any lookup, still in Chinese.
+    ("99999999999999999999", "该记录不在您的管辖范围内"),
+])
+def test_unknown_retiree_is_404(login_as, worker, retiree_id, message):
     response = login_as(worker).get(f"/staff/retirees/{retiree_id}")
     assert response.status_code == 404
-    assert "未找到该退休人员" in _html(response)
+    assert message in _html(response) and "not found" not in _html(response).lower()
 
 
 def test_forbidden_page_speaks_chinese(login_as, tree):

@@ -16,6 +16,10 @@ from tests.helpers import auth_headers, make_account
 _NULLS = {name: None for name in ("code", "name", "id_number", "relation", "id", "date", "slot_id",
                                   "retiree_id", "text", "content", "type", "status", "page")}
 _HUGE = {name: "字" * 20000 for name in _NULLS}
+# NUL and escape characters: PostgreSQL refuses NUL in any text parameter, so one that reaches a
+# query is a 500 there (and only there).
+_CONTROL = {name: "张\x00桂\x1b芳" for name in (*_NULLS, "comment", "category", "subject_type", "hospital", "ward",
+                                                "note", "description", "reason", "template_key", "result")}
 GARBAGE: list[tuple[str | None, bytes]] = [
     (None, b""),
     ("text/plain", "不是 JSON".encode()),
@@ -28,6 +32,7 @@ GARBAGE: list[tuple[str | None, bytes]] = [
     ("application/json", b"123456789012345678901234567890"),
     ("application/json", json.dumps(_NULLS).encode()),
     ("application/json", json.dumps(_HUGE).encode()),
+    ("application/json", json.dumps(_CONTROL).encode()),
     ("application/json", json.dumps({"unexpected": {"nested": [1, {"deep": None}]}}).encode()),
     ("application/json", json.dumps({k: [1, 2] for k in _NULLS}).encode()),
     ("application/json", json.dumps({k: {"$gt": ""} for k in _NULLS}).encode()),
@@ -35,7 +40,8 @@ GARBAGE: list[tuple[str | None, bytes]] = [
 # Routes that answer without a token. Every other /api/v1 route must say 401 first (here) and
 # declare bearer security (test_openapi.py). Add a public route here deliberately, or not at all.
 PUBLIC = {("POST", "/api/v1/auth/login")}
-GARBAGE_QUERY = "?page=-1&per_page=abc&limit=999999999999999999999&date=not-a-date&id=%00&q=" + "x" * 3000
+GARBAGE_QUERY = ("?page=-1&per_page=abc&limit=999999999999999999999&date=not-a-date&id=%00&q=" + "x" * 3000
+                 + "&retiree_id=99999999999999999999&kind=%00&status=%00")
 
 
 def _sample(converter) -> str:

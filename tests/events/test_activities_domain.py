@@ -48,8 +48,8 @@ def test_create_is_limited_to_the_staff_members_subtree_and_roles(tree, people):
 def test_staff_see_only_their_subtree(tree, people):
     here = new_activity(people["worker_a"], tree["community_a"])
     there = new_activity(people["worker_b"], tree["community_b"])
-    assert [a.id for a in activities.list_for_staff(people["street_a"])] == [here.id]
-    assert {a.id for a in activities.list_for_staff(people["city"])} == {here.id, there.id}
+    assert [a.id for a in activities.list_for_staff(people["street_a"]).items] == [here.id]
+    assert {a.id for a in activities.list_for_staff(people["city"]).items} == {here.id, there.id}
     with pytest.raises(NotAuthorized):
         activities.get_for_staff(people["worker_a"], there.id)
     with pytest.raises(NotFound):

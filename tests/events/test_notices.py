@@ -74,8 +74,8 @@ def test_publishing_rules(tree, people):
     notices.withdraw(people["street_a"], notice.id)
     with pytest.raises(Conflict):
         notices.withdraw(people["street_a"], notice.id)
-    assert [n.id for n in notices.list_for_staff(people["worker_a2"])] == [notice.id]
-    assert notices.list_for_staff(people["worker_a"]) == []
+    assert [n.id for n in notices.list_for_staff(people["worker_a2"]).items] == [notice.id]
+    assert notices.list_for_staff(people["worker_a"]).items == []
 
 
 def test_notice_pages(client, tree, people):
@@ -95,3 +95,21 @@ def test_notice_pages(client, tree, people):
     assert db.session.get(Notice, notice.id).withdrawn_at is not None
     other = _publish(people["street_b"], tree["street_b"], "艾叶镇通知")
     assert client.post(f"/staff/notices/{other.id}/withdraw").status_code == 403
+
+
+def test_staff_notice_list_is_paginated_not_cut_off(client, tree, people):
+    for i in range(53):
+        notices.publish(people["street_a"], title=f"通知第{i:02d}号", body="正文", kind="policy",
+                        region=tree["street_a"])
+        clock.advance(timedelta(seconds=1))
+    db.session.commit()
+    page = notices.list_for_staff(people["street_a"])
+    assert (page.total, len(page.items), page.pages) == (53, 50, 2)
+    assert notices.list_for_staff(people["street_a"], page=2).items[-1].title == "通知第00号"
+    login(client, people["street_a"])
+    first = client.get("/staff/notices").get_data(as_text=True)
+    assert "通知第52号" in first and "通知第00号" not in first and "page=2" in first
+    for page_arg in ("2", "99999999999999999999", "-3", "x"):
+        response = client.get(f"/staff/notices?page={page_arg}")
+        assert response.status_code == 200, page_arg
+    assert "通知第00号" in client.get("/staff/notices?page=2").get_data(as_text=True)

@@ -221,3 +221,16 @@ def test_stop_cuts_keep_alive_connections_and_unknown_paths_are_404():
     server.stop()
     with pytest.raises(requests.ConnectionError):
         session.get(server.base_url + "sns/jscode2session", timeout=2)
+
+
+def test_malformed_content_length_gets_an_answer_not_a_dropped_connection(sandbox):
+    connection = HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    try:
+        connection.putrequest("POST", "/cgi-bin/stable_token")
+        connection.putheader("Content-Length", "lots")
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 400
+        assert b"Content-Length" in response.read()
+    finally:
+        connection.close()
