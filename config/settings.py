@@ -100,6 +100,15 @@ class BaseConfig:
         self.FEEDBACK_REPLY_DAYS_COMPLAINT = env_int("FEEDBACK_REPLY_DAYS_COMPLAINT", 3)
         self.FEEDBACK_REPLY_DAYS_QUESTION = env_int("FEEDBACK_REPLY_DAYS_QUESTION", 5)
         self.FEEDBACK_REPLY_DAYS_SUGGESTION = env_int("FEEDBACK_REPLY_DAYS_SUGGESTION", 10)
+        # Certification (issue 4): cycle defaults (a region's own settings override them), the
+        # home-visit deadline, the booking cancel cut-off, the waitlist offer hold, the booking page.
+        self.CERT_CYCLE_MONTHS = env_int("CERT_CYCLE_MONTHS", 12)
+        self.CERT_DUE_WINDOW_DAYS = env_int("CERT_DUE_WINDOW_DAYS", 60)
+        self.CERT_GRACE_DAYS = env_int("CERT_GRACE_DAYS", 0)
+        self.CERT_HOME_VISIT_DUE_DAYS = env_int("CERT_HOME_VISIT_DUE_DAYS", 7)
+        self.BOOKING_CANCEL_CUTOFF_MINUTES = env_int("BOOKING_CANCEL_CUTOFF_MINUTES", 120)
+        self.WAITLIST_OFFER_HOLD_MINUTES = env_int("WAITLIST_OFFER_HOLD_MINUTES", 120)
+        self.CERT_BOOKING_PAGE = env_str("CERT_BOOKING_PAGE", "pages/certification/index?retiree_id={retiree_id}")
 
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,77 @@
+"""Certification fixtures: a frozen service clock, a region tree with a service point, retirees
+whose clock is where a test needs it, and slots."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from app.domain import certification, clock
+from app.extensions import db
+from app.models.certification import Slot
+from tests.factories import make_retiree, make_service_point, make_tree
+from tests.helpers import account_with_binding
+
+# A Monday. Every test in this package runs with the service clock frozen here (09:00 local).
+TODAY = date(2025, 3, 10)
+NOW = datetime(2025, 3, 10, 9, 0, tzinfo=clock.SERVICE_ZONE)
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with clock.frozen(NOW):
+        yield NOW
+
+
+@pytest.fixture
+def tree(app):
+    regions = make_tree()
+    db.session.commit()
+    return regions
+
+
+@pytest.fixture
+def point(tree):
+    sp = make_service_point(tree["community_a"], code="SP-GDJ")
+    db.session.commit()
+    return sp
+
+
+def retiree_in(community, *, certified_on: date | None = None, method: str = "on_site", **kwargs):
+    """A retiree archived long ago (so the baseline is old), certified on `certified_on` if given."""
+    retiree = make_retiree(community, **kwargs)
+    retiree.created_at = LONG_AGO
+    db.session.flush()
+    if certified_on is not None:
+        certification.record_certification(retiree, certified_on, method)
+    db.session.commit()
+    return retiree
+
+
+def due_retiree(community, **kwargs):
+    """Certified 11 months ago: due in about a month (inside the 60-day window)."""
+    return retiree_in(community, certified_on=TODAY - timedelta(days=335), **kwargs)
+
+
+def make_slot(point, when: datetime, capacity: int = 2, minutes: int = 30) -> Slot:
+    """A slot starting at `when` (an aware local datetime)."""
+    slot = Slot(service_point_id=point.id, starts_at=when, ends_at=when + timedelta(minutes=minutes),
+                capacity=capacity, booked=0)
+    db.session.add(slot)
+    db.session.commit()
+    return slot
+
+
+def at(day_offset: int, hour: int = 9, minute: int = 0) -> datetime:
+    """A local datetime `day_offset` days from TODAY."""
+    d = TODAY + timedelta(days=day_offset)
+    return datetime(d.year, d.month, d.day, hour, minute, tzinfo=clock.SERVICE_ZONE)
+
+
+@pytest.fixture
+def booker(tree):
+    """A due retiree in community_a and an account bound to them (self)."""
+    retiree = due_retiree(tree["community_a"], name="李秀英")
+    account, headers = account_with_binding(retiree)
+    return retiree, account, headers
