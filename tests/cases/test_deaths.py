@@ -1,0 +1,193 @@
+"""Death verification: the cascade in one transaction, rejection, and every denial."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from app.domain import deaths, reports, visits
+from app.domain.errors import Conflict, NotAuthorized
+from app.extensions import db
+from app.models import AuditEntry, Retiree
+from app.models.cases import HardshipCase, PensionStop, Report
+from app.models.certification import Booking
+from app.models.tasks import VisitTask
+from tests.cases.conftest import TODAY, booked_retiree_slot, notifications
+
+
+def report_death(family, account=None, died_on=date(2025, 3, 8)) -> Report:
+    report, _ = reports.file_report(account or family.son, {"type": "death", "retiree_id": family.retiree.id,
+                                                            "died_on": died_on, "note": "在家中安详离世"})
+    db.session.commit()
+    return report
+
+
+@pytest.fixture
+def busy_family(tree, family):
+    """A death-reported retiree with a booking, a hospital visit task, a festival-like task and a hardship case."""
+    _slot, found = booked_retiree_slot(tree, family.retiree)
+    reports.file_report(family.son, {"type": "hospitalization", "retiree_id": family.retiree.id,
+                                     "hospital": "市一医院", "admitted_on": TODAY - timedelta(days=5)})
+    reports.file_report(family.son, {"type": "hardship", "retiree_id": family.retiree.id, "description": "困难"})
+    db.session.commit()
+    report = report_death(family)
+    family.booking, family.report = found, report
+    return family
+
+
+def snapshot(retiree_id):
+    db.session.expire_all()
+    retiree = db.session.get(Retiree, retiree_id)
+    return {
+        "life": retiree.life_status, "pension": retiree.pension_status, "died_on": retiree.died_on,
+        "bookings": sorted(b.status for b in db.session.query(Booking).filter_by(retiree_id=retiree_id)),
+        "tasks": sorted((t.kind, t.status) for t in db.session.query(VisitTask).filter_by(retiree_id=retiree_id)),
+        "cases": sorted(c.status for c in db.session.query(HardshipCase).filter_by(retiree_id=retiree_id)),
+        "stops": db.session.query(PensionStop).count(),
+        "reports": sorted((r.type, r.status) for r in db.session.query(Report).filter_by(retiree_id=retiree_id)),
+        "audit": db.session.query(AuditEntry).filter_by(action="death.verify").count(),
+        "condolences": len(notifications("condolence")),
+    }
+
+
+def test_verify_applies_the_whole_cascade(busy_family, people):
+    before = snapshot(busy_family.retiree.id)
+    assert before["life"] == "death_reported" and before["pension"] == "normal"
+    assert before["bookings"] == ["booked"]
+
+    result = deaths.verify(people.worker, busy_family.report)
+    db.session.commit()
+
+    after = snapshot(busy_family.retiree.id)
+    assert after["life"] == "deceased" and after["died_on"] == date(2025, 3, 8)
+    assert after["pension"] == "stopped" and after["stops"] == 1
+    assert after["bookings"] == ["cancelled"]
+    assert after["tasks"] == [("condolence_visit", "open"), ("hospital_visit", "cancelled")]
+    assert after["cases"] == ["closed"]
+    assert ("death", "verified") in after["reports"] and ("hospitalization", "cancelled") in after["reports"]
+    assert after["audit"] == 1
+    assert result.bookings_cancelled == 1 and result.tasks_cancelled == 1
+    task = result.condolence_task
+    assert task.due_on == TODAY + timedelta(days=2)
+    # The condolence message goes to the relative, never to the deceased's own account.
+    assert [n.account_id for n in notifications("condolence")] == [busy_family.son.id]
+    stop = db.session.query(PensionStop).one()
+    assert stop.stopped_since == date(2025, 3, 8)
+    # Reminders and campaigns stop by themselves: messaging reaches nobody about the deceased.
+    from app.domain import messaging
+
+    retiree = db.session.get(Retiree, busy_family.retiree.id)
+    assert messaging.notify(retiree, "certification_due", {"name": "王秀英"}, "after-death-reminder") == []
+    assert messaging.notify(retiree, "holiday_greeting", {"festival": "春节"}, "after-death-greeting") == []
+
+
+def test_verify_with_a_corrected_date_and_config_deadline(app, family, people):
+    report = report_death(family)
+    app.config["CONDOLENCE_VISIT_DUE_DAYS"] = 5
+    try:
+        result = deaths.verify(people.street, report, died_on=date(2025, 3, 7), note="社区核实")
+    finally:
+        app.config["CONDOLENCE_VISIT_DUE_DAYS"] = 2
+    db.session.commit()
+    assert result.retiree.died_on == date(2025, 3, 7)
+    assert result.condolence_task.due_on == TODAY + timedelta(days=5)
+
+
+@pytest.mark.parametrize("failing", ["app.domain.deaths.messaging.notify", "app.domain.deaths.visits.create_task",
+                                     "app.domain.deaths.audit.record"])
+def test_a_failure_in_the_middle_leaves_nothing_half_done(busy_family, people, monkeypatch, failing):
+    before = snapshot(busy_family.retiree.id)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(failing, boom)
+    with pytest.raises(RuntimeError, match="injected"):
+        deaths.verify(people.worker, busy_family.report)
+    db.session.commit()  # whatever the caller then commits holds none of the cascade
+    after = snapshot(busy_family.retiree.id)
+    assert after == before
+    assert after["life"] == "death_reported" and after["pension"] == "normal"
+    assert after["bookings"] == ["booked"] and ("condolence_visit", "open") not in after["tasks"]
+
+
+def test_verifying_twice_is_409(family, people):
+    report = report_death(family)
+    deaths.verify(people.worker, report)
+    db.session.commit()
+    with pytest.raises(Conflict) as caught:
+        deaths.verify(people.street, report)
+    assert caught.value.status == 409 and caught.value.code == "already_decided"
+    db.session.rollback()
+    assert db.session.query(VisitTask).filter_by(kind="condolence_visit").count() == 1
+
+
+def test_a_second_report_of_the_same_death_is_verified_with_the_first(family, people):
+    first = report_death(family)
+    second = report_death(family, account=family.me)
+    deaths.verify(people.worker, first)
+    db.session.commit()
+    db.session.refresh(second)
+    assert second.status == "verified" and second.visit_task_id is not None
+    with pytest.raises(Conflict):
+        deaths.verify(people.worker, second)
+
+
+def test_reject_restores_alive_and_tells_the_reporter(family, people):
+    report = report_death(family)
+    deaths.reject(people.worker, report, "本人健在，系误报")
+    db.session.commit()
+    retiree = db.session.get(Retiree, family.retiree.id)
+    assert retiree.life_status == "alive" and retiree.pension_status == "normal"
+    assert report.status == "rejected" and report.decision_note == "本人健在，系误报"
+    rejected = [n for n in notifications("report_received", family.son) if n.idempotency_key.startswith("report_rej")]
+    assert len(rejected) == 1 and rejected[0].data["status"] == "已驳回"
+    assert db.session.query(AuditEntry).filter_by(action="death.reject").count() == 1
+    with pytest.raises(Conflict):
+        deaths.verify(people.worker, report)
+
+
+@pytest.mark.parametrize("who", ["other_worker", "other_street", "neighbour_worker", "helper", "agency"])
+def test_only_verifiers_in_scope_may_decide(family, people, who):
+    report = report_death(family)
+    with pytest.raises(NotAuthorized):
+        deaths.verify(getattr(people, who), report)
+    with pytest.raises(NotAuthorized):
+        deaths.reject(getattr(people, who), report, "误报")
+    db.session.rollback()
+    assert db.session.get(Retiree, family.retiree.id).life_status == "death_reported"
+
+
+def test_pending_list_is_scoped(family, people):
+    report = report_death(family)
+    assert [r.id for r in deaths.pending(people.street)] == [report.id]
+    assert deaths.pending(people.other_street) == []
+
+
+def test_stop_list_for_the_agency(family, people):
+    deaths.verify(people.worker, report_death(family))
+    db.session.commit()
+    rows = deaths.pension_stops(people.agency, unacknowledged_only=True)
+    assert [r.retiree_id for r in rows] == [family.retiree.id]
+    assert deaths.pension_stops(people.other_street) == []
+    with pytest.raises(NotAuthorized):
+        deaths.acknowledge_stop(people.worker, rows[0].id)
+    deaths.acknowledge_stop(people.agency, rows[0].id)
+    db.session.commit()
+    assert deaths.pension_stops(people.agency, unacknowledged_only=True) == []
+    assert db.session.query(AuditEntry).filter_by(action="pension_stop_list.view").count() >= 2
+
+
+def test_condolence_visit_done_closes_the_report_and_notifies(family, people):
+    report = report_death(family)
+    result = deaths.verify(people.worker, report)
+    db.session.commit()
+    from app.domain import clock
+
+    visits.record_visit(people.worker, result.condolence_task, visited_at=clock.now(), visited_by=people.worker,
+                        outcome="completed", cost_lines=[("condolence_car", 5000, None),
+                                                         ("condolence_wreath", 4000, None)])
+    db.session.commit()
+    db.session.refresh(report)
+    assert report.status == "done"
+    assert [n.account_id for n in notifications("visit_done")] == [family.son.id]
