@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from app.domain import audit, booking, clock, hardship, messaging, regions, visits
+from app.domain import activities, audit, booking, clock, hardship, messaging, regions, visits
 from app.domain.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Retiree, Staff
@@ -103,6 +103,8 @@ def verify(staff: Staff, report: Report, *, died_on: date | None = None, note: s
                                    stopped_since=died_on, reason="death", flagged_by_id=staff.id))
         db.session.flush()
         bookings_cancelled = booking.cancel_future_bookings(retiree)
+        # Seats at future activities go to the next in line, not to an empty chair.
+        activities.cancel_future_registrations(retiree)
         days = int(current_app.config.get("CONDOLENCE_VISIT_DUE_DAYS", 2))
         condolence = visits.create_task("condolence_visit", retiree, clock.today() + timedelta(days=days),
                                         source_type="report", source_id=report.id,

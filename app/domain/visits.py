@@ -123,7 +123,8 @@ def queue(staff: Staff, *, kind: str | None = None, status: str | None = "open",
     if overdue_only:
         stmt = stmt.where(VisitTask.status == "open", VisitTask.due_on < clock.today())
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = max(page, 1)
+    # Clamp to the real pages: a hostile ?page= must not overflow OFFSET (bigint) on PostgreSQL.
+    page = min(max(page, 1), max(1, -(-int(total or 0) // per_page)))
     tasks = list(db.session.scalars(stmt.order_by(VisitTask.status.desc(), VisitTask.due_on, VisitTask.id)
                                     .limit(per_page).offset((page - 1) * per_page)))
     return QueuePage(tasks, int(total or 0), page, per_page)

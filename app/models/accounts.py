@@ -54,6 +54,10 @@ class Binding(db.Model):
         Index("uq_binding_active_self", "retiree_id", unique=True,
               sqlite_where=text("relation = 'self' AND status = 'active'"),
               postgresql_where=text("relation = 'self' AND status = 'active'")),
+        # An account is `self` of at most one archive (closes the race the Python check leaves).
+        Index("uq_binding_active_self_account", "account_id", unique=True,
+              sqlite_where=text("relation = 'self' AND status = 'active'"),
+              postgresql_where=text("relation = 'self' AND status = 'active'")),
         # An account holds at most one live (pending or active) binding per retiree.
         Index("uq_binding_live_account_retiree", "account_id", "retiree_id", unique=True,
               sqlite_where=text("status IN ('pending', 'active')"),

@@ -191,3 +191,28 @@ def test_condolence_visit_done_closes_the_report_and_notifies(family, people):
     db.session.refresh(report)
     assert report.status == "done"
     assert [n.account_id for n in notifications("visit_done")] == [family.son.id]
+
+
+def test_verify_gives_the_deceased_activity_seat_to_the_next_in_line(family, people, tree):
+    from datetime import datetime, time
+
+    from app.domain import activities, clock
+    from app.models.events import ActivityRegistration
+    from tests.factories import make_retiree
+
+    starts = datetime.combine(TODAY + timedelta(days=20), time(9), tzinfo=clock.SERVICE_ZONE)
+    activity = activities.create_activity(people.worker, title="重阳登高", place="社区广场", starts_at=starts,
+                                          ends_at=starts + timedelta(hours=2), capacity=1,
+                                          region=tree["community_a"])
+    neighbour = make_retiree(tree["community_a"], name="李建国")
+    db.session.commit()
+    activities.register(family.me, family.retiree, activity.id)
+    activities.register(None, neighbour, activity.id)
+    db.session.commit()
+    report = report_death(family)
+
+    deaths.verify(people.worker, report)
+    db.session.commit()
+
+    statuses = {r.retiree_id: r.status for r in db.session.query(ActivityRegistration)}
+    assert statuses == {family.retiree.id: "cancelled", neighbour.id: "registered"}
