@@ -52,8 +52,11 @@ test: venv browser-deps
 lint: venv
 	$(BIN)/ruff check app workers config tests bench migrations
 
+# Benchmarks print figures; bench_booking and bench_fanout want DATABASE_URL (PostgreSQL) and REDIS_URL.
 bench: venv
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_booking.py
+	$(BIN)/python bench/bench_fanout.py
 
 clean:
 	rm -rf $(VENV) instance/tuiguan.db*

@@ -102,6 +102,7 @@ class BaseConfig:
         self.FEEDBACK_REPLY_DAYS_SUGGESTION = env_int("FEEDBACK_REPLY_DAYS_SUGGESTION", 10)
         # Certification (issue 4): cycle defaults (a region's own settings override them), the
         # home-visit deadline, the booking cancel cut-off, the waitlist offer hold, the booking page.
+        self.HOLIDAY_CAMPAIGN_LEAD_DAYS = env_int("HOLIDAY_CAMPAIGN_LEAD_DAYS", 14)
         self.CERT_CYCLE_MONTHS = env_int("CERT_CYCLE_MONTHS", 12)
         self.CERT_DUE_WINDOW_DAYS = env_int("CERT_DUE_WINDOW_DAYS", 60)
         self.CERT_GRACE_DAYS = env_int("CERT_GRACE_DAYS", 0)
