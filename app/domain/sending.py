@@ -15,6 +15,7 @@ Retry policy by WeChat error: see `_outcome`.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -181,17 +182,24 @@ class _Batch:
             Campaign.id.in_(campaign_ids), Campaign.status == "cancelled"))) if campaign_ids else set()
         finals: dict[tuple[str, str], list[int]] = defaultdict(list)
         candidates: list[tuple[Item, bool]] = []
+        # A campaign's rows carry identical data: render each distinct (template, data) once.
+        rendered: dict[tuple[str, str], tuple] = {}
         for r in rows:
             if r.campaign_id in cancelled_campaigns or not messaging.may_still_receive(
                     r, retirees.get(r.retiree_id), bound.get(r.retiree_id, set())):
                 finals[("cancelled", "收件人已不可接收（绑定解除、去世或活动取消）")].append(r.id)
                 continue
-            try:
-                template = templates.get(r.template_key)
-                data = templates.render(template, r.data or {})
-            except (templates.UnknownTemplate, templates.InvalidTemplateData) as exc:
-                log.warning("notification=%s invalid_data template=%s %s", r.id, r.template_key, exc)
-                finals[("invalid_data", str(exc)[:300])].append(r.id)
+            key = (r.template_key, json.dumps(r.data or {}, sort_keys=True, ensure_ascii=False, default=str))
+            if key not in rendered:
+                try:
+                    template = templates.get(r.template_key)
+                    rendered[key] = (template, templates.render(template, r.data or {}), None)
+                except (templates.UnknownTemplate, templates.InvalidTemplateData) as exc:
+                    rendered[key] = (None, None, exc)
+            template, data, error = rendered[key]
+            if error is not None:
+                log.warning("notification=%s invalid_data template=%s %s", r.id, r.template_key, error)
+                finals[("invalid_data", str(error)[:300])].append(r.id)
                 continue
             item = Item(id=r.id, account_id=r.account_id, retiree_id=r.retiree_id, campaign_id=r.campaign_id,
                         template_key=r.template_key, template_id=template.template_id, openid=r.openid, data=data,
