@@ -24,17 +24,14 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,43 +40,7 @@ BENCH_PII_KEY = "YmVuY2gtcGlpLWtleS0zMi1ieXRlcy1sb25nLWVub3VnaCE="
 BENCH_SECRET = "bench-secret-key-" + "x" * 32
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Database:
-    """A fresh database for the run: a private PostgreSQL database, or a SQLite file."""
-
-    def __init__(self) -> None:
-        self.tmp = tempfile.TemporaryDirectory(prefix="bench-booking-")
-        base = os.environ.get("DATABASE_URL", "")
-        self.admin = None
-        if base.startswith("postgres"):
-            from sqlalchemy import create_engine, text
-
-            parts = urlsplit(base.replace("postgresql+psycopg://", "postgresql://").replace("postgres://",
-                                                                                          "postgresql://"))
-            self.name = f"bench_booking_{secrets.token_hex(4)}"
-            self.admin = create_engine(urlunsplit(parts._replace(scheme="postgresql+psycopg")),
-                                       isolation_level="AUTOCOMMIT")
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-            self.url = urlunsplit(parts._replace(path="/" + self.name))
-            self.kind = "postgresql"
-        else:
-            self.url = f"sqlite:///{Path(self.tmp.name) / 'bench.db'}"
-            self.kind = "sqlite"
-
-    def drop(self) -> None:
-        if self.admin is not None:
-            from sqlalchemy import text
-
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            self.admin.dispose()
-        self.tmp.cleanup()
+from bench.common import Database, free_port  # noqa: E402,F401  (re-exported for the bench script)
 
 
 def _id_number(serial: int) -> str:
@@ -209,7 +170,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
-    database = Database()
+    database = Database("bench-booking")
     redis_url = os.environ.get("REDIS_URL") or "memory://bench"
     prefix = f"bench-booking-{secrets.token_hex(3)}"
     env = dict(os.environ, DATABASE_URL=database.url, REDIS_URL=redis_url, PII_KEY=BENCH_PII_KEY,

@@ -140,7 +140,7 @@ def main() -> int:
     from app import create_app
     from app.wechat.sandbox import RemoteSandbox
 
-    database = Database()
+    database = Database("bench-fanout")
     if database.kind == "sqlite":
         print("NOTE: SQLite (DATABASE_URL unset): one writer at a time, its CPU counted in the workers'; "
               "indicative only — production runs on PostgreSQL.")

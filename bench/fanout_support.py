@@ -4,61 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(ROOT / ".venv" / "bin" / "flask")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Database:
-    """A fresh database for the run: a private PostgreSQL database, or a SQLite file."""
-
-    def __init__(self) -> None:
-        self.tmp = tempfile.TemporaryDirectory(prefix="bench-fanout-")
-        base = os.environ.get("DATABASE_URL", "")
-        self.admin = None
-        if base.startswith("postgres"):
-            from sqlalchemy import create_engine, text
-
-            parts = urlsplit(base.replace("postgresql+psycopg://", "postgresql://").replace("postgres://",
-                                                                                          "postgresql://"))
-            self.name = f"bench_fanout_{secrets.token_hex(4)}"
-            # The maintenance database: the one named in DATABASE_URL need not exist.
-            self.admin = create_engine(urlunsplit(parts._replace(scheme="postgresql+psycopg", path="/postgres")),
-                                       isolation_level="AUTOCOMMIT")
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-            self.url = urlunsplit(parts._replace(path="/" + self.name))
-            self.kind = "postgresql"
-        else:
-            self.url = f"sqlite:///{Path(self.tmp.name) / 'bench.db'}"
-            self.kind = "sqlite"
-
-    def drop(self) -> None:
-        if self.admin is not None:
-            from sqlalchemy import text
-
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            self.admin.dispose()
-        self.tmp.cleanup()
-
+from bench.common import Database, free_port  # noqa: E402,F401  (re-exported for the bench script)
 
 # ---- seeding -------------------------------------------------------------------------------------
 
