@@ -128,9 +128,6 @@ def meeting_material_download(meeting_id: int, material_id: int):
 @staff_required(*meeting_domain.ADMIN_ROLES)
 def meeting_invite(meeting_id: int):
     region = region_by_id(form_id(request.form.get("region_id")))
-    if region is None:
-        flash("请选择邀请范围", "error")
-        return redirect(url_for("admin.meeting_detail", meeting_id=meeting_id))
     try:
         added = meeting_domain.invite_region(current_staff(), meeting_id, region)
     except ValidationFailed as error:

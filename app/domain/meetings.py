@@ -163,12 +163,16 @@ def material_for_download(staff: Staff, meeting_id: int, material_id: int) -> tu
     return material.file, uploads.path_of(material.file)
 
 
-def invite_region(staff: Staff, meeting_id: int, region: Region) -> int:
+def invite_region(staff: Staff, meeting_id: int, region: Region | None) -> int:
     """Invite every active community worker under `region` (inside the meeting's scope).
 
     Already invited staff are skipped. Returns the number newly invited. Caller commits.
+    The meeting is authorized before the form is looked at, so another region's meeting is a
+    403 whatever was posted.
     """
     meeting = _managed(staff, meeting_id)
+    if region is None:
+        raise ValidationFailed(fields={"region": "请选择邀请范围"})
     ensure_in_scope(staff, region)
     if not regions.contains(meeting.region, region):
         raise ValidationFailed(fields={"region": "邀请范围应在例会范围之内"})
