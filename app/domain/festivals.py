@@ -16,7 +16,7 @@ from lunar_python import Lunar
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import clock, regions
+from app.domain import clock, holidays, regions
 from app.domain.errors import NotAuthorized, NotFound, Unprocessable, ValidationFailed
 from app.extensions import db
 from app.models import Region, Retiree, RetireeCategory, Staff
@@ -29,10 +29,8 @@ GENERATOR_ROLES = ("community_worker", "street_admin", "agency_admin")
 LATE_DAYS = 14
 
 
-def spring_festival(year: int) -> date:
-    """The Gregorian date of the Spring Festival (lunar month 1, day 1) of `year`."""
-    solar = Lunar.fromYmd(year, 1, 1).getSolar()
-    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+# One lunar calendar for the whole service: the greeting campaigns use the same date.
+spring_festival = holidays.spring_festival
 
 
 def lunar_label(year: int) -> str:
