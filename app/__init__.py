@@ -89,6 +89,7 @@ def _sqlite_pragmas(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.api import register_api
+    from app.callbacks import bp as callbacks_bp  # /wechat/callback: WeChat push events
     from app.health import bp as health_bp
 
     # Before any route exists: every `<int:…>` then stops at the 32-bit id range, so a huge id in
@@ -97,7 +98,7 @@ def register_blueprints(app: Flask) -> None:
     register_api(app)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
-    app.register_blueprint(__import__("app.callbacks", fromlist=["bp"]).bp)  # /wechat/callback (messaging)
+    app.register_blueprint(callbacks_bp)
 
 
 class _RecordIdConverter(IntegerConverter):

@@ -173,8 +173,3 @@ def handle_domain_error(error: DomainError):
         return html_domain_error(error)
     return envelope(error.status, error.code, error.message, error.fields, error.headers)
 
-
-def handle_unexpected(error: Exception):
-    """Last resort: log with the stack, answer without it."""
-    log.exception("unhandled error")
-    return envelope(500, "internal_error", "服务器内部错误，请稍后重试")
