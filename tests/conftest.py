@@ -135,6 +135,16 @@ def app(_app_session, wechat_sandbox):
 
 
 @pytest.fixture
+def tree(app):
+    """The standard region tree (tests/factories.make_tree), committed so servers see it."""
+    from tests.factories import make_tree
+
+    regions = make_tree()
+    db.session.commit()
+    return regions
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

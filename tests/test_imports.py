@@ -13,7 +13,7 @@ from app.commands import imports as import_commands
 from app.domain import archives, imports, pii, tabular
 from app.extensions import db
 from app.models import AuditEntry, Region, Retiree
-from tests.factories import make_id_number, make_retiree, make_staff, make_tree
+from tests.factories import make_id_number, make_retiree, make_staff
 
 EN = ["name", "id_number", "phone", "community_code", "former_employer", "retirement_date", "categories",
       "mobility_limited"]
@@ -31,13 +31,6 @@ def write_csv(path, header, rows, encoding="utf-8"):
 
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
-
-
-@pytest.fixture
-def tree(app):
-    regions = make_tree()
-    db.session.commit()
-    return regions
 
 
 def good_rows(n=3):

@@ -7,14 +7,7 @@ import pytest
 
 from app.domain import archives
 from app.extensions import db
-from tests.factories import make_id_number, make_retiree, make_staff, make_tree
-
-
-@pytest.fixture
-def tree(app):
-    regions = make_tree()
-    db.session.commit()
-    return regions
+from tests.factories import make_id_number, make_retiree, make_staff
 
 
 @pytest.fixture

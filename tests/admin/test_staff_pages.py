@@ -16,13 +16,6 @@ from tests.helpers import bind, make_account
 
 
 @pytest.fixture
-def tree(app):
-    regions = make_tree()
-    db.session.commit()
-    return regions
-
-
-@pytest.fixture
 def worker(tree):
     staff = make_staff("community_worker", tree["community_a"], username="worker-a")
     db.session.commit()

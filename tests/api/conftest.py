@@ -6,14 +6,7 @@ from datetime import date
 import pytest
 
 from app.extensions import db
-from tests.factories import make_id_number, make_retiree, make_tree
-
-
-@pytest.fixture
-def tree(app):
-    regions = make_tree()
-    db.session.commit()
-    return regions
+from tests.factories import make_id_number, make_retiree
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models.certification import Slot
 from app.models.messaging import Notification
 from tests.admin.support import fresh_client, login
-from tests.factories import make_retiree, make_service_point, make_staff, make_tree
+from tests.factories import make_retiree, make_service_point, make_staff
 from tests.helpers import auth_headers, bind, make_account
 
 TODAY = date(2025, 3, 10)
@@ -24,13 +24,6 @@ LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 def frozen_clock():
     with clock.frozen(NOW):
         yield NOW
-
-
-@pytest.fixture
-def tree(app):
-    regions = make_tree()
-    db.session.commit()
-    return regions
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from app.domain import certification, clock
 from app.extensions import db
 from app.models.certification import Slot
-from tests.factories import make_retiree, make_service_point, make_tree
+from tests.factories import make_retiree, make_service_point
 from tests.helpers import account_with_binding
 
 # A Monday. Every test in this package runs with the service clock frozen here (09:00 local).
@@ -22,13 +22,6 @@ LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 def frozen_clock():
     with clock.frozen(NOW):
         yield NOW
-
-
-@pytest.fixture
-def tree(app):
-    regions = make_tree()
-    db.session.commit()
-    return regions
 
 
 @pytest.fixture

@@ -6,15 +6,8 @@ import pytest
 from app.domain import templates
 from app.extensions import db
 from app.models.messaging import SubscriptionCredit
-from tests.factories import make_retiree, make_tree
+from tests.factories import make_retiree
 from tests.helpers import bind, make_account
-
-
-@pytest.fixture
-def tree(app):
-    regions = make_tree()
-    db.session.commit()
-    return regions
 
 
 @pytest.fixture
