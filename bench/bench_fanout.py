@@ -54,6 +54,7 @@ from bench.fanout_support import (  # noqa: E402 — after the path is set
     delete_keys,
     free_port,
     seed,
+    server_cpu_seconds,
     start_sandbox,
     start_workers,
     stop,
@@ -189,19 +190,24 @@ def main() -> int:
         sampler.start()
         worker_cpu = sum(cpu_seconds(w.pid) for w in workers)
         sandbox_cpu = cpu_seconds(sandbox_proc.pid)
+        server_cpu = {name: server_cpu_seconds(name) for name in ("postgres", "redis-server")}
         result = run_campaign(app, seeded, sandbox, args.recipients, sampler)
         sampler.halt.set()
         stats = sandbox.stats()
         worker_ms = (sum(cpu_seconds(w.pid) for w in workers) - worker_cpu) / args.recipients * 1000
         sandbox_ms = (cpu_seconds(sandbox_proc.pid) - sandbox_cpu) / args.recipients * 1000
+        server_ms = {name: (server_cpu_seconds(name) - before) / args.recipients * 1000
+                     for name, before in server_cpu.items()}
         for w in workers:
             stop(w)
         rate = args.recipients / result["seconds"]
         print(f"real path: {args.recipients} recipients in {result['seconds']:.1f} s = {rate:.0f} msg/s; "
               f"all batches enqueued {result['enqueue_seconds'] or float('nan'):.2f} s after approval")
         print(f"rows by status: {result['counts']}")
-        print(f"CPU per message: workers (incl. work horses) {worker_ms:.2f} ms, sandbox {sandbox_ms:.2f} ms "
-              f"(PostgreSQL not counted)")
+        database_ms = (f"PostgreSQL {server_ms['postgres']:.2f} ms" if database.kind == "postgresql"
+                       else "SQLite inside the workers")
+        print(f"CPU per message: workers (incl. work horses) {worker_ms:.2f} ms, sandbox {sandbox_ms:.2f} ms, "
+              f"{database_ms}, Redis {server_ms['redis-server']:.2f} ms")
         print(f"sandbox: accepted {stats['accepted']}, duplicates {stats['duplicates']}, "
               f"same-openid overlaps {stats.get('same_openid_overlaps')}, token fetches {stats.get('token_fetches')}")
         w10, h10 = sampler.marks.get("10k", (0.0, 0.0))

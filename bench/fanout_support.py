@@ -187,6 +187,20 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_seconds(name: str) -> float:
+    """CPU time of every process called `name` on this machine (e.g. "postgres": the server and
+    its backends; backends that have exited are counted in the postmaster's reaped children)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            comm = stat.read_text().split(" (", 1)[1].rsplit(")", 1)[0]
+        except (OSError, IndexError):
+            continue
+        if comm == name:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def _rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -127,6 +127,8 @@ def app(_app_session, wechat_sandbox):
         from app.extensions import limiter
 
         limiter.reset()
+    # A fresh WeChat client: its per-process token memo must not outlive the emptied Redis.
+    _app_session.extensions.pop("tuiguan_wechat_client", None)
     ctx = _app_session.app_context()
     ctx.push()
     yield _app_session

@@ -94,12 +94,7 @@ class _Batch:
         self.last_flush = time.monotonic()
 
     def run(self) -> dict[str, int]:
-        import requests
-        from requests.adapters import HTTPAdapter
-
-        session = requests.Session()
-        session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=self.concurrency))
-        session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=self.concurrency))
+        session = self.client.new_session(pool_size=self.concurrency)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="wx-send")
         try:
             while True:

@@ -17,6 +17,7 @@ from redis.retry import Retry
 from app.extensions import redis_store
 from app.wechat import errors as wx
 from app.wechat.client import WeChatClient, get_client
+from app.wechat.token import MEMO_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = {"thing1": {"value": "认证提醒"}}
@@ -52,6 +53,27 @@ def test_token_lives_in_redis_with_a_ttl_shorter_than_wechats(app, wechat_sandbo
     stored = redis_store.client.get(key)
     assert (stored.decode() if isinstance(stored, bytes) else stored) == token
     assert 6000 < redis_store.client.ttl(key) <= 6900
+
+
+def test_a_process_rereads_the_token_from_redis_only_after_the_memo_period(app, wechat_sandbox):
+    client = get_client()
+    token = client.access_token()
+    redis_store.client.set(client._tokens.key, "rotated-by-another-process")
+    assert client.access_token() == token  # no Redis round trip per send
+    client._tokens._memo = (token, time.monotonic() - MEMO_SECONDS - 1)
+    assert client.access_token() == "rotated-by-another-process"
+
+
+def test_a_remembered_token_refused_by_wechat_is_replaced_from_redis(app, wechat_sandbox):
+    client = get_client()
+    remembered = client.access_token()
+    wechat_sandbox.invalidate_tokens()
+    other_process = WeChatClient.from_app(app)          # e.g. another worker refreshed meanwhile
+    fresh = other_process.refresh_token(stale=remembered)
+    assert fresh != remembered and wechat_sandbox.token_fetches() == 2
+    assert client.send_subscribe_message("openid-memo", "TPL", DATA)["errcode"] == 0
+    assert wechat_sandbox.token_fetches() == 2          # picked up from Redis, not fetched again
+    assert client.access_token() == fresh
 
 
 def test_many_threads_refused_at_once_refresh_once(app, wechat_sandbox):
