@@ -34,6 +34,7 @@ from app.domain.errors import ValidationFailed
 from app.domain.messaging import setting
 from app.extensions import db
 from app.models import Account
+from app.models.base import in_ids
 from app.models.messaging import ConsentEvent, Notification, SubscriptionCredit
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def standing_consents(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
     if not pairs:
         return set()
     rows = db.session.execute(select(SubscriptionCredit.account_id, SubscriptionCredit.template_id).where(
-        SubscriptionCredit.account_id.in_({a for a, _ in pairs}),
+        in_ids(SubscriptionCredit.account_id, {a for a, _ in pairs}),
         SubscriptionCredit.template_id.in_({t for _, t in pairs}), SubscriptionCredit.long_term_active.is_(True)))
     return {(a, t) for a, t in rows} & pairs
 
@@ -219,7 +220,8 @@ def reserve_many(pairs: list[tuple[int, str]]) -> list[bool]:
         for template_id, account_ids in by_template.items():
             taken = db.session.scalars(
                 update(SubscriptionCredit)
-                .where(SubscriptionCredit.template_id == template_id, SubscriptionCredit.account_id.in_(account_ids),
+                .where(SubscriptionCredit.template_id == template_id,
+                       in_ids(SubscriptionCredit.account_id, account_ids),
                        SubscriptionCredit.credits > 0)
                 .values(credits=SubscriptionCredit.credits - 1, updated_at=now)
                 .returning(SubscriptionCredit.account_id).execution_options(synchronize_session=False))
@@ -246,7 +248,8 @@ def release_many(counts: dict[tuple[int, str], int]) -> None:
     for (template_id, count), account_ids in groups.items():
         db.session.execute(
             update(SubscriptionCredit)
-            .where(SubscriptionCredit.template_id == template_id, SubscriptionCredit.account_id.in_(account_ids))
+            .where(SubscriptionCredit.template_id == template_id,
+                   in_ids(SubscriptionCredit.account_id, account_ids))
             .values(credits=SubscriptionCredit.credits + count, updated_at=now)
             .execution_options(synchronize_session=False))
 
@@ -264,7 +267,8 @@ def revoke_many(pairs: set[tuple[int, str]]) -> None:
     for template_id, account_ids in groups.items():
         db.session.execute(
             update(SubscriptionCredit)
-            .where(SubscriptionCredit.template_id == template_id, SubscriptionCredit.account_id.in_(account_ids))
+            .where(SubscriptionCredit.template_id == template_id,
+                   in_ids(SubscriptionCredit.account_id, account_ids))
             .values(credits=0, long_term_active=False, updated_at=now)
             .execution_options(synchronize_session=False))
 

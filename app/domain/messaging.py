@@ -104,16 +104,20 @@ def receiving_accounts(retiree: Retiree, template: templates.Template) -> list[i
     return sorted(set(db.session.scalars(query)))
 
 
-def may_still_receive(notification: Notification, retiree: Retiree | None, bound_account_ids: set[int]) -> bool:
-    """Checked again at send time: a binding revoked or a death reported since `notify`."""
-    if notification.retiree_id is None:
+def may_still_receive(template_key: str, retiree_id: int | None, life_status: str | None, bound: bool) -> bool:
+    """Checked again at send time: a binding revoked or a death reported since `notify`.
+
+    `life_status` is the retiree's (None: no such retiree any more), `bound` whether the account
+    still has an active binding to that retiree.
+    """
+    if retiree_id is None:
         return True
-    if retiree is None or notification.account_id not in bound_account_ids:
+    if life_status is None or not bound:
         return False
-    template = templates.get(notification.template_key)
-    if retiree.life_status == "deceased" and template.life_rule != "bereaved":
+    template = templates.get(template_key)
+    if life_status == "deceased" and template.life_rule != "bereaved":
         return False
-    return not (retiree.life_status != "alive" and template.life_rule == "alive_only")
+    return not (life_status != "alive" and template.life_rule == "alive_only")
 
 
 def _get_or_create(account_ids: list[int], key: str, values: dict) -> tuple[list[Notification], list[Notification]]:

@@ -4,31 +4,38 @@ Guarantees, and how:
 - Never twice: a row is sent only by the job whose conditional UPDATE moved it `pending` →
   `sending`. A row left in `sending` (worker killed, job timed out) is never re-sent: the
   sweeper marks it `unknown`, because WeChat has no idempotency key and the send may have
-  arrived. To keep that window small a job claims its ids ~4 x its thread count at a time, as
-  its thread pool drains, and records outcomes every ~0.5 s or 100 rows.
+  arrived. To keep that window small a job claims ~4 x its thread count at a time, as its
+  queue drains, and records outcomes every ~0.5 s or 100 rows.
 - Never without consent: a one-time credit is reserved (conditional UPDATE) before the send,
   kept when WeChat answers 0 and given back otherwise; 43101 zeroes the ledger.
 - Never lost: transient errors (-1, 5xx, timeouts) put the row back to `pending` with a backoff
   and a delayed retry job; the sweeper re-enqueues pending rows whose job is gone.
 - At most one send at a time per openid; one keep-alive HTTP session per job.
 Retry policy by WeChat error: see `_outcome`.
+
+Throughput: the sender threads take work from a queue and put answers on another, so they keep
+sending while the job's main thread claims the next rows or records outcomes (claim and record
+are a few set-based statements per chunk, whatever its size).
 """
 from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Integer, String, case, exists, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.domain import clock, consent, messaging, templates
 from app.extensions import db
 from app.models import Account, Binding, Retiree
+from app.models.base import in_ids
 from app.models.messaging import Campaign, Notification
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,7 @@ CLAIM_CHUNK_FACTOR = 4      # rows claimed ahead = concurrency x this (bounds th
 FLUSH_EVERY_ROWS = 100
 FLUSH_EVERY_SECONDS = 0.5
 QUOTA_REASON = "微信当日发送额度已用完（45009）"
+_NOT_STARTED = object()     # a sender's answer for an item it was told not to send
 
 
 @dataclass
@@ -79,6 +87,46 @@ def send_batch(notification_ids: list[int]) -> dict[str, int]:
     return batch.run()
 
 
+class _Senders:
+    """`size` threads sending `Item`s from `work` on one keep-alive session; each answer goes to
+    `results` as (item, response or _NOT_STARTED, exception). No database, no app context."""
+
+    def __init__(self, client, session, size: int) -> None:
+        self.client, self.session = client, session
+        self.work: queue.SimpleQueue = queue.SimpleQueue()
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.halt = threading.Event()
+        self.threads = [threading.Thread(target=self._loop, name=f"wx-send-{n}", daemon=True) for n in range(size)]
+        for thread in self.threads:
+            thread.start()
+
+    def _loop(self) -> None:
+        while (item := self.work.get()) is not None:
+            if self.halt.is_set():
+                self.results.put((item, _NOT_STARTED, None))
+                continue
+            try:
+                self.results.put((item, _send_one(self.client, self.session, item), None))
+            except BaseException as exc:  # noqa: BLE001 — the main thread decides what it means
+                self.results.put((item, None, exc))
+
+    def drain(self) -> list[Item]:
+        """Take back the items no sender has picked up yet."""
+        taken = []
+        while True:
+            try:
+                item = self.work.get_nowait()
+            except queue.Empty:
+                return taken
+            if item is not None:
+                taken.append(item)
+
+    def close(self) -> None:
+        self.halt.set()
+        for _ in self.threads:
+            self.work.put(None)
+
+
 class _Batch:
     def __init__(self, ids: list[int], client) -> None:
         self.todo = deque(sorted(set(ids)))
@@ -86,36 +134,27 @@ class _Batch:
         self.concurrency = messaging.setting("MESSAGING_SEND_CONCURRENCY")
         self.counts: dict[str, int] = defaultdict(int)
         self.done: list[Item] = []
-        self.waiting: dict[str, deque[Item]] = defaultdict(deque)   # openid → items not yet started
-        self.futures: dict[Future, Item] = {}
-        self.unsent: dict[int, Item] = {}                            # claimed, send not started
+        self.waiting: dict[str, deque[Item]] = {}   # openid → items behind the one queued or in flight
+        self.unsent: dict[int, Item] = {}           # claimed, not handed to a sender (or taken back)
+        self.outstanding = 0                        # claimed and ready, answer not yet recorded
         self.stop_reason: str | None = None
         self.error: BaseException | None = None
         self.last_flush = time.monotonic()
+        self.senders: _Senders | None = None
 
     def run(self) -> dict[str, int]:
         session = self.client.new_session(pool_size=self.concurrency)
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="wx-send")
+        self.senders = senders = _Senders(self.client, session, self.concurrency)
+        chunk = self.concurrency * CLAIM_CHUNK_FACTOR
         try:
             while True:
-                if not self.stop_reason and self.todo and len(self.unsent) + len(self.futures) < \
-                        self.concurrency * CLAIM_CHUNK_FACTOR:
-                    for item in self._claim_chunk():
-                        self._queue(item, pool, session)
+                if not self.stop_reason and self.todo and self.outstanding < chunk:
+                    for item in self._claim_chunk(chunk):
+                        self._queue(item)
                     continue
-                if not self.futures:
-                    if self.todo and not self.stop_reason:
-                        continue
+                if not self.outstanding:
                     break
-                finished, _ = wait(list(self.futures), timeout=FLUSH_EVERY_SECONDS, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    item = self.futures.pop(future)
-                    self._record(item, future)
-                    nxt = self.waiting[item.openid]
-                    if nxt:
-                        self._submit(nxt.popleft(), pool, session)
-                    else:
-                        del self.waiting[item.openid]
+                self._collect(timeout=FLUSH_EVERY_SECONDS)
                 self._maybe_flush()
             if self.stop_reason:
                 self._release_unsent()
@@ -123,15 +162,17 @@ class _Batch:
             self._flush(force=True)
         except BaseException:
             # Job timeout, database error…: rows whose send never started go back to pending;
-            # rows in flight stay `sending` and the sweeper marks them `unknown`.
-            for future in list(self.futures):
-                if future.cancel():
-                    item = self.futures.pop(future)
-                    self.unsent[item.id] = item
+            # answers already in are recorded; rows in flight stay `sending` (the sweeper marks
+            # them `unknown`).
+            self.stop_reason = self.stop_reason or "aborted"
+            senders.halt.set()
+            for item in senders.drain():
+                self.unsent[item.id] = item
+            self._collect(timeout=0)
             self._abort_cleanup()
             raise
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            senders.close()
             session.close()
         if self.error is not None:
             raise self.error
@@ -139,23 +180,28 @@ class _Batch:
 
     # -- claiming and planning --
 
-    def _claim_chunk(self) -> list[Item]:
-        size = self.concurrency * CLAIM_CHUNK_FACTOR
+    def _claim_chunk(self, size: int) -> list[Item]:
         chunk = [self.todo.popleft() for _ in range(min(size, len(self.todo)))]
         token, now = uuid.uuid4().hex, clock.now()
+        n = Notification.__table__.c
         paused = select(Campaign.id).where(Campaign.status == "paused")
-        db.session.execute(
-            update(Notification)
-            .where(Notification.id.in_(chunk), Notification.status == "pending",
-                   or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-                   or_(Notification.campaign_id.is_(None), Notification.campaign_id.not_in(paused)))
-            .values(status="sending", claim_token=token, claimed_at=now)
-            .execution_options(synchronize_session=False))
+        claimed = db.session.scalars(
+            update(Notification.__table__)
+            .where(in_ids(n.id, chunk), n.status == "pending",
+                   or_(n.next_attempt_at.is_(None), n.next_attempt_at <= now),
+                   or_(n.campaign_id.is_(None), n.campaign_id.not_in(paused)))
+            .values(status="sending", claim_token=token, claimed_at=now).returning(n.id)).all()
+        # What planning needs in one read: the openid, the retiree's life status, whether the
+        # binding is still active, whether the campaign was cancelled.
+        bound = exists().where(Binding.account_id == n.account_id, Binding.retiree_id == n.retiree_id,
+                               Binding.status == "active")
+        cancelled = exists().where(Campaign.id == n.campaign_id, Campaign.status == "cancelled")
         rows = db.session.execute(
-            select(Notification.id, Notification.account_id, Notification.retiree_id, Notification.campaign_id,
-                   Notification.template_key, Notification.data, Notification.link, Notification.attempts,
-                   Account.openid)
-            .join(Account, Account.id == Notification.account_id).where(Notification.claim_token == token)).all()
+            select(n.id, n.account_id, n.retiree_id, n.campaign_id, n.template_key, n.data, n.link, n.attempts,
+                   Account.openid, Retiree.life_status, bound.label("bound"), cancelled.label("campaign_cancelled"))
+            .select_from(Notification.__table__).join(Account, Account.id == n.account_id)
+            .outerjoin(Retiree, Retiree.id == n.retiree_id)
+            .where(in_ids(n.id, claimed)).order_by(n.id)).all() if claimed else []
         self.counts["claimed"] += len(rows)
         ready = self._plan(rows, now)
         db.session.commit()  # claim and credit reservations are durable before anything is sent
@@ -164,24 +210,13 @@ class _Batch:
     def _plan(self, rows, now: datetime) -> list[Item]:
         """Settle what needs no WeChat call (cancelled, invalid data, no consent) and reserve
         credits, set-based: a handful of statements per chunk whatever its size."""
-        retiree_ids = {r.retiree_id for r in rows if r.retiree_id}
-        retirees, bound = {}, defaultdict(set)
-        if retiree_ids:
-            retirees = {r.id: r for r in db.session.execute(
-                select(Retiree.id, Retiree.life_status).where(Retiree.id.in_(retiree_ids)))}
-            for account_id, retiree_id in db.session.execute(select(Binding.account_id, Binding.retiree_id).where(
-                    Binding.retiree_id.in_(retiree_ids), Binding.status == "active")):
-                bound[retiree_id].add(account_id)
-        campaign_ids = {r.campaign_id for r in rows if r.campaign_id}
-        cancelled_campaigns = set(db.session.scalars(select(Campaign.id).where(
-            Campaign.id.in_(campaign_ids), Campaign.status == "cancelled"))) if campaign_ids else set()
         finals: dict[tuple[str, str], list[int]] = defaultdict(list)
         candidates: list[tuple[Item, bool]] = []
         # A campaign's rows carry identical data: render each distinct (template, data) once.
         rendered: dict[tuple[str, str], tuple] = {}
         for r in rows:
-            if r.campaign_id in cancelled_campaigns or not messaging.may_still_receive(
-                    r, retirees.get(r.retiree_id), bound.get(r.retiree_id, set())):
+            if r.campaign_cancelled or not messaging.may_still_receive(
+                    r.template_key, r.retiree_id, r.life_status, bool(r.bound)):
                 finals[("cancelled", "收件人已不可接收（绑定解除、去世或活动取消）")].append(r.id)
                 continue
             key = (r.template_key, json.dumps(r.data or {}, sort_keys=True, ensure_ascii=False, default=str))
@@ -228,30 +263,54 @@ class _Batch:
 
     # -- sending --
 
-    def _queue(self, item: Item, pool, session) -> None:
+    def _queue(self, item: Item) -> None:
+        self.outstanding += 1
         if item.openid in self.waiting:
             self.waiting[item.openid].append(item)   # one send at a time per openid
         else:
             self.waiting[item.openid] = deque()
-            self._submit(item, pool, session)
+            self._submit(item)
 
-    def _submit(self, item: Item, pool, session) -> None:
+    def _submit(self, item: Item) -> None:
         if self.stop_reason:
+            self.outstanding -= 1
             return  # stays in self.unsent; released at the end
         self.unsent.pop(item.id, None)
-        self.futures[pool.submit(_send_one, self.client, session, item)] = item
+        self.senders.work.put(item)
 
-    def _record(self, item: Item, future: Future) -> None:
-        exc = future.exception()
+    def _collect(self, timeout: float) -> None:
+        """Record every answer that is in, waiting up to `timeout` for the first."""
+        results = self.senders.results
+        try:
+            answer = results.get(timeout=timeout) if timeout > 0 else results.get_nowait()
+            while True:
+                self._answered(*answer)
+                answer = results.get_nowait()
+        except queue.Empty:
+            return
+
+    def _answered(self, item: Item, response, exc: BaseException | None) -> None:
+        self.outstanding -= 1
+        if response is _NOT_STARTED:
+            self.unsent[item.id] = item
+        else:
+            self._record(item, response, exc)
+        following = self.waiting.get(item.openid)
+        if following:
+            self._submit(following.popleft())
+        else:
+            self.waiting.pop(item.openid, None)
+
+    def _record(self, item: Item, response, exc: BaseException | None) -> None:
         if exc is None:
-            response = future.result() or {}
+            response = response or {}
             msgid = response.get("msgid") if isinstance(response, dict) else getattr(response, "msgid", None)
-            item.outcome, item.values = "sent", {"status": "sent", "sent_at": clock.now(), "errcode": 0,
-                                                   "error": None, "msgid": str(msgid) if msgid else None}
+            item.outcome, item.values = "sent", {"msgid": str(msgid) if msgid else None}
         else:
             _outcome(item, exc)
             if item.outcome == "quota":
                 self.stop_reason = "quota"
+                self.senders.halt.set()
             elif item.outcome == "unknown" and self.error is None:
                 self.error = exc
         self.done.append(item)
@@ -270,11 +329,16 @@ class _Batch:
             return
         done, self.done = self.done, []
         now = clock.now()
+        sent = [item for item in done if item.outcome == "sent"]
+        self.counts["sent"] += len(sent)
+        _mark_sent(sent, now)
         releases: dict[tuple[int, str], int] = defaultdict(int)
         quota_campaigns: set[int] = set()
         updates: list[dict] = []
         retry_groups: dict[int, list[int]] = defaultdict(list)
         for item in done:
+            if item.outcome == "sent":
+                continue
             values = dict(item.values, id=item.id, updated_at=now)
             if item.outcome in ("retry", "failed", "invalid_data", "quota", "released") and item.reserved:
                 releases[(item.account_id, item.template_id)] += 1
@@ -350,8 +414,28 @@ def sweep() -> dict[str, int]:
 
 def _update_ids(ids: list[int], **values) -> None:
     if ids:
-        db.session.execute(update(Notification).where(Notification.id.in_(ids)).values(**values)
-                           .execution_options(synchronize_session=False))
+        t = Notification.__table__
+        db.session.execute(update(t).where(in_ids(t.c.id, ids)).values(**values))
+
+
+def _mark_sent(items: list[Item], now: datetime) -> None:
+    """One UPDATE for every row WeChat accepted, with their msgids, not one per row."""
+    if not items:
+        return
+    t = Notification.__table__
+    ids = [item.id for item in items]
+    msgids = [item.values.get("msgid") for item in items]
+    done = {"status": "sent", "sent_at": now, "errcode": 0, "error": None, "updated_at": now}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # UPDATE … FROM unnest(:ids, :msgids): two array parameters, one query text for any count.
+        pairs = func.unnest(literal(ids, ARRAY(Integer)), literal(msgids, ARRAY(String))) \
+            .table_valued("id", "msgid").render_derived()
+        statement = update(t).where(t.c.id == pairs.c.id).values(msgid=pairs.c.msgid, **done)
+    else:
+        by_id = {i: m for i, m in zip(ids, msgids, strict=True) if m}
+        msgid = case(by_id, value=t.c.id, else_=None).cast(String) if by_id else None
+        statement = update(t).where(t.c.id.in_(ids)).values(msgid=msgid, **done)
+    db.session.execute(statement)
 
 
 def _bulk_update(updates: list[dict]) -> None:

@@ -1,9 +1,11 @@
 """Shared column helpers."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, Integer, TypeDecorator, any_, literal
+from sqlalchemy.dialects.postgresql import ARRAY
 
 
 def utcnow() -> datetime:
@@ -40,3 +42,17 @@ def check_in(column: str, values) -> str:
     """SQL text for a CHECK that a column holds one of a fixed set of values."""
     quoted = ", ".join(f"'{v}'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+def in_ids(column, ids: Collection[int]):
+    """`column IN (ids)`; on PostgreSQL `column = ANY(:array)`.
+
+    One parameter and one query text whatever the number of ids: the hot paths (the sender's
+    claim and outcome updates) otherwise render a new text for every list length, and each new
+    text misses the driver's query cache and the server's prepared statements.
+    """
+    from app.extensions import db
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(ids), ARRAY(Integer)))
+    return column.in_(ids)

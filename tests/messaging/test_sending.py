@@ -1,6 +1,8 @@
 """Sending through the sandbox (inline jobs): consent, credits and the retry policy by errcode."""
 from __future__ import annotations
 
+import signal
+import time
 from datetime import timedelta
 
 import pytest
@@ -231,3 +233,53 @@ def test_a_batch_claims_only_pending_rows(family, wechat_sandbox):
     assert sending.send_batch(ids)["sent"] == 1
     assert sending.send_batch(ids).get("sent", 0) == 0  # a duplicate job sends nothing
     assert wechat_sandbox.sent_count() == 1 and _credits(me) == 4
+
+
+def test_a_batch_interrupted_mid_send_returns_unstarted_rows_and_their_credits(tree, app, wechat_sandbox):
+    """A job timeout (RQ raises it in the job's main thread) while two sends are in flight and
+    four wait: the four go back to pending with their credits; the two stay `sending` (the
+    sweeper's `unknown`), and a later job sends only the four."""
+    from rq.timeouts import JobTimeoutException
+
+    from tests.factories import make_retiree
+    from tests.helpers import bind, make_account
+
+    retiree = make_retiree(tree["community_a"], name="赵桂兰")
+    accounts = [make_account() for _ in range(6)]
+    for account in accounts:
+        bind(account, retiree, "child")
+        give_credits(account, "booking_confirmed", 1)
+    db.session.commit()
+    rows = messaging.notify(retiree, "booking_confirmed", BOOKING_DATA, "interrupted", enqueue=False)
+    db.session.commit()
+    ids = [r.id for r in rows]
+    app.config["MESSAGING_SEND_CONCURRENCY"] = 2
+    wechat_sandbox.set_delay(1000)
+
+    def timeout(signum, frame):
+        raise JobTimeoutException("job exceeded its timeout")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        with pytest.raises(JobTimeoutException):
+            sending.send_batch(ids)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        app.config.pop("MESSAGING_SEND_CONCURRENCY", None)
+    by_status: dict[str, list[Notification]] = {}
+    for row in _rows():
+        by_status.setdefault(row.status, []).append(row)
+    assert len(by_status["sending"]) == 2 and len(by_status["pending"]) == 4
+    assert not any(r.credit_reserved for r in by_status["pending"])
+    spent = {r.account_id for r in by_status["sending"]}
+    assert [_credits(a) for a in accounts] == [0 if a.id in spent else 1 for a in accounts]
+
+    wechat_sandbox.set_delay(0)
+    started = time.monotonic()
+    while wechat_sandbox.sent_count() < 2 and time.monotonic() - started < 5:
+        time.sleep(0.05)   # the two sends in flight still arrive
+    assert sending.send_batch(ids)["sent"] == 4
+    assert wechat_sandbox.sent_count() == 6 and wechat_sandbox.stats()["duplicates"] == 0
+    assert {r.status for r in _rows()} == {"sent", "sending"}
