@@ -48,3 +48,14 @@ def test_cron_enqueues_json_jobs_a_json_worker_runs(rq_mode, wechat_sandbox):
     run_worker(rq_mode)  # the sweep job, then the send job it enqueued
     run_worker(rq_mode)
     assert status_counts() == {"sent": 2}
+
+
+def test_send_workers_run_jobs_in_process_and_import_workers_fork():
+    from app.commands.worker import forks
+
+    redis_url = "redis://127.0.0.1:6379/0"
+    assert forks(["messages", "default"], None, redis_url) is False
+    assert forks(["messages", "default", "imports"], None, redis_url) is True
+    assert forks(["messages"], True, redis_url) is True          # --fork
+    assert forks(["imports"], False, redis_url) is False         # --simple
+    assert forks(["imports"], True, "memory://x") is False       # the stand-in lives in this process
