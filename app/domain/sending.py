@@ -4,8 +4,9 @@ Guarantees, and how:
 - Never twice: a row is sent only by the job whose conditional UPDATE moved it `pending` →
   `sending`. A row left in `sending` (worker killed, job timed out) is never re-sent: the
   sweeper marks it `unknown`, because WeChat has no idempotency key and the send may have
-  arrived. To keep that window small a job claims ~4 x its thread count at a time, as its
-  queue drains, and records outcomes every ~0.5 s or 100 rows.
+  arrived. To keep that window small a job claims 2 x its thread count at a time, as its
+  queue drains, and records outcomes every ~0.5 s or 100 rows: a killed job leaves at most
+  ~4 x its thread count `sending`. (Claiming 4 x measured 2-3 % faster; the window won.)
 - Never without consent: a one-time credit is reserved (conditional UPDATE) before the send,
   kept when WeChat answers 0 and given back otherwise; 43101 zeroes the ledger.
 - Never lost: transient errors (-1, 5xx, timeouts) put the row back to `pending` with a backoff
@@ -40,7 +41,7 @@ from app.models.messaging import Campaign, Notification
 
 log = logging.getLogger(__name__)
 
-CLAIM_CHUNK_FACTOR = 4      # rows claimed ahead = concurrency x this (bounds the `unknown` window)
+CLAIM_CHUNK_FACTOR = 2      # rows claimed ahead = concurrency x this (bounds the `unknown` window)
 FLUSH_EVERY_ROWS = 100
 FLUSH_EVERY_SECONDS = 0.5
 QUOTA_REASON = "微信当日发送额度已用完（45009）"
