@@ -147,7 +147,7 @@ def record_push_event(openid: str, event: str, items: list[dict[str, Any]], crea
     for item in items:
         template_id = str(item.get("TemplateId") or "")
         if event == "subscribe_msg_sent_event":
-            applied += _record_delivery(item)
+            applied += _record_delivery(item, account, at)
             continue
         if account is None or not templates.by_template_id(template_id):
             log.info("consent push ignored event=%s openid_known=%s template=%s", event, account is not None,
@@ -161,15 +161,32 @@ def record_push_event(openid: str, event: str, items: list[dict[str, Any]], crea
     return applied
 
 
-def _record_delivery(item: dict[str, Any]) -> int:
-    """`subscribe_msg_sent_event`: WeChat's delivery report for a message it accepted."""
+def _record_delivery(item: dict[str, Any], account: Account | None, at: datetime) -> int:
+    """`subscribe_msg_sent_event`: WeChat's delivery report for a message it accepted.
+
+    A report whose MsgID matches no row settles an `unknown` one (a send whose answer never came
+    back: worker killed, timeout): WeChat did accept a message of this template for this user,
+    so the oldest such row becomes `sent`. Never a reason to send again.
+    """
     msgid = str(item.get("MsgID") or "")
     if not msgid:
         return 0
     status = str(item.get("ErrorStatus") or item.get("ErrorCode") or "")[:40]
     result = db.session.execute(update(Notification).where(Notification.msgid == msgid)
                                 .values(delivery_status=status).execution_options(synchronize_session=False))
-    return result.rowcount
+    if result.rowcount or account is None:
+        return result.rowcount
+    keys = [t.key for t in templates.by_template_id(str(item.get("TemplateId") or ""))]
+    unknown = db.session.scalar(select(Notification.id).where(
+        Notification.account_id == account.id, Notification.template_key.in_(keys),
+        Notification.status == "unknown", Notification.msgid.is_(None)).order_by(Notification.id).limit(1)) \
+        if keys else None
+    if unknown is None:
+        return 0
+    return db.session.execute(update(Notification).where(Notification.id == unknown, Notification.status == "unknown")
+                              .values(status="sent", msgid=msgid[:64], delivery_status=status, sent_at=at,
+                                      error="微信推送了发送结果：已确认送达", updated_at=clock.now())
+                              .execution_options(synchronize_session=False)).rowcount
 
 
 def ledger(account: Account) -> list[dict[str, Any]]:

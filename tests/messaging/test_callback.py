@@ -135,6 +135,32 @@ def test_sent_event_records_the_delivery_status(client):
     assert db.session.scalar(select(Notification.delivery_status)) == "success"
 
 
+def test_sent_event_settles_an_unknown_send_and_nothing_else(client):
+    account, other = make_account(), make_account()
+    data = {"topic": "a", "reply": "b", "replied_at": "10:00"}
+    older = messaging.notify(account, "feedback_reply", data, "k1", enqueue=False)[0]
+    newer = messaging.notify(account, "feedback_reply", data, "k2", enqueue=False)[0]
+    theirs = messaging.notify(other, "feedback_reply", data, "k1", enqueue=False)[0]
+    for row in (older, newer, theirs):
+        row.status = "unknown"   # the answer never came back (worker killed mid-send)
+    db.session.commit()
+    ids = (older.id, newer.id, theirs.id)
+
+    def report(msgid):
+        body = _json_event(account.openid, {"TemplateId": "tpl-feedback-reply", "MsgID": msgid,
+                                            "ErrorCode": "0", "ErrorStatus": "success"}, "subscribe_msg_sent_event")
+        assert client.post(f"/wechat/callback?{_query()}", data=body,
+                           content_type="application/json").status_code == 200
+
+    report("900001")
+    report("900001")   # WeChat re-delivers a push: the same report settles nothing more
+    db.session.expire_all()
+    rows = [db.session.get(Notification, i) for i in ids]
+    assert [(r.status, r.msgid, r.delivery_status) for r in rows] == [
+        ("sent", "900001", "success"), ("unknown", None, None), ("unknown", None, None)]
+    assert rows[0].sent_at is not None
+
+
 def test_unsigned_or_garbled_posts_change_nothing(client):
     account = make_account()
     db.session.commit()
