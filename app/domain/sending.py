@@ -2,9 +2,10 @@
 
 Guarantees, and how:
 - Never twice: a row is sent only by the job whose conditional UPDATE moved it `pending` →
-  `sending`. A row left in `sending` (worker killed, job timed out) is never re-sent: the
-  sweeper marks it `unknown`, because WeChat has no idempotency key and the send may have
-  arrived. To keep that window small a job claims 2 x its thread count at a time, as its
+  `sending`. A row left in `sending` (worker killed, job timed out) whose send had begun is
+  never re-sent: the sweeper marks it `unknown`, because WeChat has no idempotency key and the
+  send may have arrived; one no sender had picked up goes back to `pending` (how the two are
+  told apart: app/domain/send_starts.py). To keep that window small a job claims 2 x its thread count at a time, as its
   queue drains, and records outcomes every ~0.5 s or 100 rows: a killed job leaves at most
   ~4 x its thread count `sending`. (Claiming 4 x measured 2-3 % faster; the window won.)
 - Never without consent: a one-time credit is reserved (conditional UPDATE) before the send,
@@ -23,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import threading
 import time
 import uuid
 from collections import defaultdict, deque
@@ -33,7 +33,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Integer, String, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from app.domain import clock, consent, messaging, templates
+from app.domain import clock, consent, messaging, send_starts, templates
+from app.domain.senders import NOT_STARTED, UNRECORDED, Senders
 from app.extensions import db
 from app.models import Account, Binding, Retiree
 from app.models.base import in_ids
@@ -45,7 +46,6 @@ CLAIM_CHUNK_FACTOR = 2      # rows claimed ahead = concurrency x this (bounds th
 FLUSH_EVERY_ROWS = 100
 FLUSH_EVERY_SECONDS = 0.5
 QUOTA_REASON = "微信当日发送额度已用完（45009）"
-_NOT_STARTED = object()     # a sender's answer for an item it was told not to send
 
 
 @dataclass
@@ -63,6 +63,7 @@ class Item:
     page: str
     attempts: int
     reserved: bool = False
+    started_key: str | None = None   # the claim's start set (send_starts), None: unrecorded
     outcome: str = ""
     delay: int = 0
     values: dict = field(default_factory=dict)
@@ -88,46 +89,6 @@ def send_batch(notification_ids: list[int]) -> dict[str, int]:
     return batch.run()
 
 
-class _Senders:
-    """`size` threads sending `Item`s from `work` on one keep-alive session; each answer goes to
-    `results` as (item, response or _NOT_STARTED, exception). No database, no app context."""
-
-    def __init__(self, client, session, size: int) -> None:
-        self.client, self.session = client, session
-        self.work: queue.SimpleQueue = queue.SimpleQueue()
-        self.results: queue.SimpleQueue = queue.SimpleQueue()
-        self.halt = threading.Event()
-        self.threads = [threading.Thread(target=self._loop, name=f"wx-send-{n}", daemon=True) for n in range(size)]
-        for thread in self.threads:
-            thread.start()
-
-    def _loop(self) -> None:
-        while (item := self.work.get()) is not None:
-            if self.halt.is_set():
-                self.results.put((item, _NOT_STARTED, None))
-                continue
-            try:
-                self.results.put((item, _send_one(self.client, self.session, item), None))
-            except BaseException as exc:  # noqa: BLE001 — the main thread decides what it means
-                self.results.put((item, None, exc))
-
-    def drain(self) -> list[Item]:
-        """Take back the items no sender has picked up yet."""
-        taken = []
-        while True:
-            try:
-                item = self.work.get_nowait()
-            except queue.Empty:
-                return taken
-            if item is not None:
-                taken.append(item)
-
-    def close(self) -> None:
-        self.halt.set()
-        for _ in self.threads:
-            self.work.put(None)
-
-
 class _Batch:
     def __init__(self, ids: list[int], client) -> None:
         self.todo = deque(sorted(set(ids)))
@@ -141,11 +102,11 @@ class _Batch:
         self.stop_reason: str | None = None
         self.error: BaseException | None = None
         self.last_flush = time.monotonic()
-        self.senders: _Senders | None = None
+        self.senders: Senders | None = None
 
     def run(self) -> dict[str, int]:
         session = self.client.new_session(pool_size=self.concurrency)
-        self.senders = senders = _Senders(self.client, session, self.concurrency)
+        self.senders = senders = Senders(self.client, session, self.concurrency)
         chunk = self.concurrency * CLAIM_CHUNK_FACTOR
         try:
             while True:
@@ -206,6 +167,9 @@ class _Batch:
         self.counts["claimed"] += len(rows)
         ready = self._plan(rows, now)
         db.session.commit()  # claim and credit reservations are durable before anything is sent
+        started_key = send_starts.open_claim(token) if ready else None
+        for item in ready:
+            item.started_key = started_key
         return ready
 
     def _plan(self, rows, now: datetime) -> list[Item]:
@@ -292,8 +256,12 @@ class _Batch:
 
     def _answered(self, item: Item, response, exc: BaseException | None) -> None:
         self.outstanding -= 1
-        if response is _NOT_STARTED:
+        if response is NOT_STARTED:
             self.unsent[item.id] = item
+        elif response is UNRECORDED:
+            from app.wechat.errors import WeChatUnavailable
+
+            self._record(item, None, WeChatUnavailable(None, "发送前无法记录开始（Redis 不可用），稍后重试"))
         else:
             self._record(item, response, exc)
         following = self.waiting.get(item.openid)
@@ -445,12 +413,6 @@ def _bulk_update(updates: list[dict]) -> None:
     if updates:
         updates.sort(key=lambda values: tuple(sorted(values)))
         db.session.execute(update(Notification), updates)
-
-
-def _send_one(client, session, item: Item):
-    # No app context or database here: the client is thread-safe and takes plain values.
-    return client.send_subscribe_message(item.openid, item.template_id, item.data, page=item.page,
-                                         session=session)
 
 
 def _outcome(item: Item, exc: BaseException) -> None:

@@ -2,7 +2,9 @@
 
 1. Campaigns paused by WeChat's daily quota (45009) whose pause has expired go back to `sending`.
 2. Rows left in `sending` longer than MESSAGING_SENDING_STALE_SECONDS (a killed worker, a job
-   timeout) become `unknown`: never re-sent blindly, because WeChat has no idempotency key.
+   timeout): those whose send had begun become `unknown` — never re-sent blindly, because WeChat
+   has no idempotency key; those no sender had picked up go back to `pending` with their credit
+   (app/domain/send_starts.py tells them apart; when it cannot, all become `unknown`).
 3. Rows `pending` for longer than MESSAGING_PENDING_STALE_SECONDS whose send job no longer waits
    in Redis (enqueue failed while Redis was down, Redis flushed, job failed) are re-enqueued in
    new batch jobs. A job still queued, deferred or scheduled (and not overdue) is left alone, so
@@ -14,11 +16,12 @@ job id (one Redis round trip for all groups) before any id is read.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
 
-from app.domain import clock, messaging
+from app.domain import clock, consent, messaging, send_starts, templates
 from app.extensions import db, redis_store
 from app.models.messaging import Campaign, Notification
 
@@ -30,7 +33,7 @@ ALIVE_STATUSES = {"queued", "deferred", "scheduled"}
 def sweep() -> dict[str, int]:
     """Run the three passes once; commits after each. Returns counts."""
     now = clock.now()
-    stats = {"resumed_campaigns": 0, "unknown": 0, "reenqueued": 0, "cancelled": 0}
+    stats = {"resumed_campaigns": 0, "unknown": 0, "unstarted": 0, "reenqueued": 0, "cancelled": 0}
 
     stats["resumed_campaigns"] = db.session.execute(
         update(Campaign).where(Campaign.status == "paused", Campaign.paused_until.is_not(None),
@@ -39,13 +42,7 @@ def sweep() -> dict[str, int]:
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
 
-    stale_sending = now - timedelta(seconds=messaging.setting("MESSAGING_SENDING_STALE_SECONDS"))
-    stats["unknown"] = db.session.execute(
-        update(Notification).where(Notification.status == "sending", Notification.claimed_at < stale_sending)
-        .values(status="unknown", updated_at=now,
-                error="发送中断（进程退出或超时），无法确认微信是否已收到，不再自动重发")
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
+    stats["unknown"], stats["unstarted"] = _settle_stale_sending(now)
 
     cancelled_campaigns = select(Campaign.id).where(Campaign.status == "cancelled")
     stats["cancelled"] = db.session.execute(
@@ -59,6 +56,43 @@ def sweep() -> dict[str, int]:
     if any(stats.values()):
         log.info("sweep %s", " ".join(f"{k}={v}" for k, v in stats.items()))
     return stats
+
+
+def _settle_stale_sending(now, chunk: int = 1000) -> tuple[int, int]:
+    """Stale `sending` rows → `unknown`, or back to `pending` if their send never began.
+    COMMITS per chunk. Returns (unknown, unstarted)."""
+    stale = now - timedelta(seconds=messaging.setting("MESSAGING_SENDING_STALE_SECONDS"))
+    unknown = unstarted = 0
+    while True:
+        rows = db.session.execute(
+            select(Notification.id, Notification.claim_token, Notification.credit_reserved,
+                   Notification.account_id, Notification.template_key)
+            .where(Notification.status == "sending", Notification.claimed_at < stale)
+            .order_by(Notification.id).limit(chunk)).all()
+        if not rows:
+            db.session.rollback()
+            return unknown, unstarted
+        started = send_starts.started_ids({r.claim_token for r in rows if r.claim_token})
+        never = [r for r in rows if started.get(r.claim_token) is not None and r.id not in started[r.claim_token]]
+        never_ids = {r.id for r in never}
+        maybe = [r.id for r in rows if r.id not in never_ids]
+        unknown += db.session.execute(
+            update(Notification).where(Notification.id.in_(maybe), Notification.status == "sending")
+            .values(status="unknown", updated_at=now,
+                    error="发送中断（进程退出或超时），无法确认微信是否已收到，不再自动重发")
+            .execution_options(synchronize_session=False)).rowcount if maybe else 0
+        if never:
+            unstarted += db.session.execute(
+                update(Notification).where(Notification.id.in_(never_ids), Notification.status == "sending")
+                .values(status="pending", claim_token=None, claimed_at=None, credit_reserved=False,
+                        error="发送中断，尚未发出：将重新发送", updated_at=now)
+                .execution_options(synchronize_session=False)).rowcount
+            credits: dict[tuple[int, str], int] = defaultdict(int)
+            for r in never:
+                if r.credit_reserved:
+                    credits[(r.account_id, templates.get(r.template_key).template_id)] += 1
+            consent.release_many(credits)
+        db.session.commit()
 
 
 def _due_pending(now, threshold):

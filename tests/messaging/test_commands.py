@@ -14,7 +14,8 @@ from workers import cron
 def test_sweep_command_prints_counts(runner, app):
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"resumed_campaigns": 0, "unknown": 0, "reenqueued": 0, "cancelled": 0}
+    assert json.loads(result.output) == {"resumed_campaigns": 0, "unknown": 0, "unstarted": 0, "reenqueued": 0,
+                                          "cancelled": 0}
 
 
 def test_inline_worker_runs_the_periodic_jobs_once(runner, app, wechat_sandbox):

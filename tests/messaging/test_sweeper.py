@@ -62,3 +62,38 @@ def test_manual_pause_is_not_resumed_and_its_rows_wait(app, wechat_sandbox):
     assert stats["resumed_campaigns"] == 0 and stats["reenqueued"] == 0
     assert db.session.get(Campaign, campaign_id).status == "paused"
     assert messaging.status_counts(campaign_id) == {"pending": 3}
+
+
+def test_a_dead_claims_unstarted_rows_are_sent_again_begun_ones_never(app, wechat_sandbox):
+    from sqlalchemy import select
+
+    from app.domain import consent, send_starts, templates
+    from app.models.messaging import SubscriptionCredit
+
+    _, ids, _ = make_audience(4, consent_every=None)
+    rows = {r.id: r for r in db.session.scalars(select(Notification).where(Notification.id.in_(ids)))}
+    template_id = templates.get("holiday_greeting").template_id
+    # A job died holding one claim of three rows (credits reserved) after beginning the first;
+    # the fourth row belongs to a claim whose start set is gone (Redis flushed).
+    assert consent.reserve_many([(rows[i].account_id, template_id) for i in ids[:3]]) == [True] * 3
+    key = send_starts.open_claim("dead-claim")
+    assert send_starts.mark_started(redis_store.client, key, ids[0])
+    an_hour_ago = clock.now() - timedelta(hours=1)
+    for i in ids:
+        db.session.execute(Notification.__table__.update().where(Notification.id == i).values(
+            status="sending", claimed_at=an_hour_ago, credit_reserved=i in ids[:3],
+            claim_token="dead-claim" if i in ids[:3] else "flushed-claim"))
+    db.session.commit()
+    app.config["MESSAGING_PENDING_STALE_SECONDS"] = 0
+    try:
+        stats = sending.sweep()   # inline jobs: the re-enqueued rows are sent at once
+    finally:
+        app.config.pop("MESSAGING_PENDING_STALE_SECONDS")
+    assert (stats["unknown"], stats["unstarted"], stats["reenqueued"]) == (2, 2, 2)
+    db.session.expire_all()
+    assert [db.session.get(Notification, i).status for i in ids] == ["unknown", "sent", "sent", "unknown"]
+    assert wechat_sandbox.stats()["accepted"] == 2 and wechat_sandbox.stats()["duplicates"] == 0
+    credits = {c.account_id: c.credits for c in db.session.scalars(select(SubscriptionCredit))}
+    # Begun: its credit stays spent. Unstarted: given back, then spent on the real send.
+    # The flushed claim's row had reserved nothing.
+    assert [credits[rows[i].account_id] for i in ids] == [0, 0, 0, 1]
