@@ -3,7 +3,7 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench \\
     .venv/bin/python bench/bench_fanout.py [--recipients 100000] [--workers 3] [--concurrency 32]
                                            [--batch-size 500] [--delay-ms 50] [--ceiling-messages N]
-                                           [--no-ceiling] [--worker-args=--simple] [--logs DIR]
+                                           [--no-ceiling] [--worker-args=--fork] [--logs DIR]
 
 1. A private database (PostgreSQL when DATABASE_URL points at one: created and dropped here;
    else a SQLite file: one writer at a time, and the database's CPU is then counted in the
@@ -15,11 +15,12 @@
    same total concurrency as the real path), posting subscribe sends to the same sandbox.
 4. The real path: a street admin creates and approves a campaign (app/domain/campaigns.py) → the
    dispatch job walks the audience by keyset and enqueues one job per slice of
-   MESSAGING_BATCH_SIZE retirees → `workers` x `flask --app app worker` processes (RQ, forking,
-   JSON) → each slice job writes its outbox rows and runs `sending.send_batch` → WeChat client
+   MESSAGING_BATCH_SIZE retirees → `workers` x `flask --app app worker --queues messages,default`
+   processes (RQ, JSON; jobs in-process as in production, `--worker-args=--fork` to compare)
+   → each slice job writes its outbox rows and runs `sending.send_batch` → WeChat client
    (concurrent sends on one keep-alive session) → sandbox. Measured: time to enqueue every batch
    (approve → campaign.dispatched_at), total time (approve → last row settled), messages/s,
-   worker peak RSS (worker + its work horse, sampled every 0.2 s) while the first 10 k were
+   worker peak RSS (worker, and its child: work horse or scheduler, sampled every 0.2 s) while the first 10 k were
    sent and over the whole run, and the sandbox's own counts (accepted must equal N,
    duplicates 0) beside the database's.
 5. The ceiling again (the machine is shared: the mean of the two ceiling runs is the reference).
@@ -133,7 +134,7 @@ def main() -> int:
     parser.add_argument("--ceiling-messages", type=int, default=0, help="per ceiling run (default: N/2, ≤ 50 k)")
     parser.add_argument("--no-ceiling", action="store_true")
     parser.add_argument("--logs", help="keep the worker logs in this directory")
-    parser.add_argument("--worker-args", default="", help="extra options for `flask worker`, e.g. '--simple'")
+    parser.add_argument("--worker-args", default="", help="extra options for `flask worker`, e.g. '--fork'")
     parser.add_argument("--worker-cmd", default=f"{FLASK} --app app worker",
                         help="the worker command (default: the project's `flask --app app worker`)")
     args = parser.parse_args()
