@@ -5,9 +5,10 @@ Guarantees, and how:
   `sending`. A row left in `sending` (worker killed, job timed out) whose send had begun is
   never re-sent: the sweeper marks it `unknown`, because WeChat has no idempotency key and the
   send may have arrived; one no sender had picked up goes back to `pending` (how the two are
-  told apart: app/domain/send_starts.py). To keep that window small a job claims 2 x its thread count at a time, as its
-  queue drains, and records outcomes every ~0.5 s or 100 rows: a killed job leaves at most
-  ~4 x its thread count `sending`. (Claiming 4 x measured 2-3 % faster; the window won.)
+  told apart: app/domain/send_starts.py). To keep that window small a job claims 2 x its
+  thread count at a time, as its queue drains, and records outcomes every ~0.5 s or 100 rows:
+  a killed job leaves at most ~4 x its thread count `sending`. (Claiming 4 x measured 2-3 %
+  faster; the smaller window won.)
 - Never without consent: a one-time credit is reserved (conditional UPDATE) before the send,
   kept when WeChat answers 0 and given back otherwise; 43101 zeroes the ledger.
 - Never lost: transient errors (-1, 5xx, timeouts) put the row back to `pending` with a backoff
