@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from app.domain import messaging, sending
+from app.domain import messaging, send_starts, sending
 from app.extensions import db, redis_store
 from app.models import Account
 from app.models.messaging import Notification
@@ -145,6 +145,36 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+def _signal_tree(pid: int, sig: int) -> None:
+    for child in _descendants(pid):
+        os.kill(child, sig)
+    os.killpg(pid, sig)
+
+
+def _claims_split() -> tuple[int, int]:
+    """(begun, unstarted) among rows in `sending` whose claim's start set exists."""
+    db.session.expire_all()
+    rows = db.session.execute(select(Notification.id, Notification.claim_token)
+                              .where(Notification.status == "sending")).all()
+    db.session.commit()
+    started = send_starts.started_ids({token for _, token in rows if token})
+    known = [(id_, started[token]) for id_, token in rows if token and started.get(token) is not None]
+    begun = sum(1 for id_, ids in known if id_ in ids)
+    return begun, len(known) - begun
+
+
+def _freeze_with_unstarted_claims(pid: int, attempts: int = 200) -> None:
+    """SIGSTOP the worker's processes (every thread stops at once); unless the dead job would
+    hold both begun and unstarted claimed rows at that instant, let it run a few ms and retry."""
+    for _ in range(attempts):
+        _signal_tree(pid, signal.SIGSTOP)
+        if all(_claims_split()):
+            return
+        _signal_tree(pid, signal.SIGCONT)
+        time.sleep(0.003)
+    raise AssertionError("never caught the worker holding both begun and unstarted claimed rows")
+
+
 @pytest.mark.slow
 def test_sigkill_mid_batch_then_new_worker_and_sweeper(rq_mode, wechat_sandbox, base_overrides, tmp_path):
     campaign_id, ids, consenting = make_audience(600, consent_every=None)
@@ -168,7 +198,11 @@ def test_sigkill_mid_batch_then_new_worker_and_sweeper(rq_mode, wechat_sandbox, 
         while wechat_sandbox.stats()["accepted"] < 100 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.01)
         assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        # The work horse (RQ forks it into its own process group) and the worker, mid-batch.
+        if real_redis(rq_mode):
+            # Kill at a moment when the dead job holds rows it claimed but had not begun, so the
+            # sweeper's "send those again" path runs (most moments, not all: senders drain fast).
+            _freeze_with_unstarted_claims(proc.pid)
+        # The work horse (if RQ forked one) and the worker, mid-batch.
         for pid in _descendants(proc.pid):
             os.kill(pid, signal.SIGKILL)
         os.killpg(proc.pid, signal.SIGKILL)
