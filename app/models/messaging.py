@@ -150,7 +150,9 @@ class Notification(db.Model):
     next_attempt_at = mapped_column(UTCDateTime())
     # The RQ job expected to pick the row up; the sweeper checks it still exists.
     job_id: Mapped[str | None] = mapped_column(String(64))
-    claim_token: Mapped[str | None] = mapped_column(String(32), index=True)
+    # Names the claim's start set in Redis (send_starts); read back with the row, never searched
+    # on, so it has no index (each claim would only pay to write one).
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     claimed_at = mapped_column(UTCDateTime())
     credit_reserved: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     sent_at = mapped_column(UTCDateTime())
