@@ -16,11 +16,14 @@ api = TuiguanApi()
 
 
 def register_api(app: Flask) -> None:
+    from app.api.security import authenticate_first
     from app.extensions import csrf
 
     api.init_app(app, spec_kwargs={
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     })
+    # Only views marked by require_account are concerned (see authenticate_first).
+    app.before_request(authenticate_first)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
         blp = getattr(module, "blp", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from copy import deepcopy
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 
 from app.domain import accounts
 from app.domain.errors import NotAuthenticated
@@ -12,12 +12,36 @@ from app.models import Account
 
 # OpenAPI: the security requirement of views protected by require_account.
 BEARER = [{"bearer": []}]
+_AUTHENTICATED = "tuiguan.authenticated"
 
 
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def authenticate() -> Account:
+    """The account of this request's bearer token (looked up once per request), or 401."""
+    # The mark lives in the request's environ, not in g: an app context (and its g) can outlive
+    # one request, as in tests that push one around several.
+    if not request.environ.get(_AUTHENTICATED):
+        token = bearer_token()
+        account = accounts.account_for_token(token)
+        if account is None:
+            raise NotAuthenticated("请先登录（令牌缺失、过期或已注销）", code="not_authenticated")
+        g.account, g.api_token = account, token
+        request.environ[_AUTHENTICATED] = True
+    return g.account
+
+
+def authenticate_first() -> None:
+    """App-wide before_request: a route marked by `require_account` authenticates
+    before flask-smorest parses its body or query (those decorators wrap outside it), so a caller
+    without a token gets 401, never field errors that describe the schema."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "_requires_account", False):
+        authenticate()
 
 
 def require_account(view):
@@ -28,13 +52,12 @@ def require_account(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        token = bearer_token()
-        account = accounts.account_for_token(token)
-        if account is None:
-            raise NotAuthenticated("请先登录（令牌缺失、过期或已注销）", code="not_authenticated")
-        g.account = account
-        g.api_token = token
+        authenticate()
         return view(*args, **kwargs)
+
+    # functools.wraps copies __dict__ outward, so smorest's wrappers carry the mark to the
+    # endpoint's view function, where authenticate_first finds it.
+    wrapper._requires_account = True
 
     apidoc = deepcopy(getattr(view, "_apidoc", {}))
     apidoc.setdefault("manual_doc", {})["security"] = BEARER
