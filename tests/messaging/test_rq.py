@@ -203,9 +203,7 @@ def test_sigkill_mid_batch_then_new_worker_and_sweeper(rq_mode, wechat_sandbox, 
             # sweeper's "send those again" path runs (most moments, not all: senders drain fast).
             _freeze_with_unstarted_claims(proc.pid)
         # The work horse (if RQ forked one) and the worker, mid-batch.
-        for pid in _descendants(proc.pid):
-            os.kill(pid, signal.SIGKILL)
-        os.killpg(proc.pid, signal.SIGKILL)
+        _signal_tree(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
     accepted_at_kill = wechat_sandbox.stats()["accepted"]
