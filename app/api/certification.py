@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from app.api.security import BEARER, current_account, require_account
+from app.api.security import current_account, require_account
 from app.domain import bindings, booking, certification, certification_slots, clock
 from app.extensions import db
 
@@ -96,11 +96,9 @@ class WaitlistEntrySchema(Schema):
 
 
 @blp.get("/retirees/<int:retiree_id>/certification")
-@require_account
 @blp.response(200, CertificationSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN", description="not_bound")
-@blp.doc(security=BEARER)
+@require_account
 def certification_status(retiree_id: int):
     """认证状态：截止日期、上次认证、当前有效预约"""
     retiree = bindings.bound_retiree(current_account(), retiree_id)
@@ -112,11 +110,10 @@ def certification_status(retiree_id: int):
 
 
 @blp.get("/service-points")
-@require_account
 @blp.arguments(RetireeQuerySchema, location="query")
 @blp.response(200, ServicePointSchema(many=True))
 @blp.alt_response(403, response="FORBIDDEN", description="not_bound")
-@blp.doc(security=BEARER)
+@require_account
 def service_points(args):
     """可办理认证的服务点：本社区的在前，其次本街道，再次本区"""
     retiree = bindings.bound_retiree(current_account(), args["retiree_id"])
@@ -124,11 +121,10 @@ def service_points(args):
 
 
 @blp.get("/slots")
-@require_account
 @blp.arguments(SlotQuerySchema, location="query")
 @blp.response(200, SlotSchema(many=True))
 @blp.alt_response(404, response="NOT_FOUND", description="service_point_not_found")
-@blp.doc(security=BEARER)
+@require_account
 def slots(args):
     """服务点的可预约时段（默认今天起 14 天）"""
     point = certification_slots.get_point(args["service_point_id"])
@@ -138,14 +134,13 @@ def slots(args):
 
 
 @blp.post("/bookings")
-@require_account
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingSchema)
 @blp.alt_response(403, response="FORBIDDEN", description="not_bound")
 @blp.alt_response(404, response="NOT_FOUND", description="slot_not_found")
 @blp.alt_response(409, response="CONFLICT", description="slot_full / already_booked")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY", description="not_due / slot_past / retiree_deceased")
-@blp.doc(security=BEARER)
+@require_account
 def create_booking(args):
     """预约认证时段（本人或已绑定家属）；名额已满可加入候补"""
     account = current_account()
@@ -162,13 +157,12 @@ def _owned_booking(booking_id: int):
 
 
 @blp.delete("/bookings/<int:booking_id>")
-@require_account
 @blp.response(200, BookingSchema)
 @blp.alt_response(403, response="FORBIDDEN", description="not_bound")
 @blp.alt_response(404, response="NOT_FOUND", description="booking_not_found")
 @blp.alt_response(409, response="CONFLICT", description="booking_not_active")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY", description="cutoff_passed")
-@blp.doc(security=BEARER)
+@require_account
 def cancel_booking(booking_id: int):
     """取消预约（预约时间前的截止时间之前）；空出的名额优先给候补"""
     found = booking.cancel(_owned_booking(booking_id))
@@ -177,14 +171,13 @@ def cancel_booking(booking_id: int):
 
 
 @blp.post("/bookings/<int:booking_id>/reschedule")
-@require_account
 @blp.arguments(RescheduleSchema)
 @blp.response(200, BookingSchema)
 @blp.alt_response(403, response="FORBIDDEN", description="not_bound")
 @blp.alt_response(404, response="NOT_FOUND", description="booking_not_found / slot_not_found")
 @blp.alt_response(409, response="CONFLICT", description="slot_full（原预约保留）/ booking_not_active")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY", description="cutoff_passed / slot_past / not_due")
-@blp.doc(security=BEARER)
+@require_account
 def reschedule_booking(args, booking_id: int):
     """改约：先占新时段名额再释放原名额；新时段已满则原预约不变"""
     found = booking.reschedule(_owned_booking(booking_id), args["slot_id"])
@@ -193,14 +186,13 @@ def reschedule_booking(args, booking_id: int):
 
 
 @blp.post("/waitlist")
-@require_account
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, WaitlistEntrySchema)
 @blp.alt_response(403, response="FORBIDDEN", description="not_bound")
 @blp.alt_response(404, response="NOT_FOUND", description="slot_not_found")
 @blp.alt_response(409, response="CONFLICT", description="slot_available / already_booked / already_waiting")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY", description="not_due / slot_past")
-@blp.doc(security=BEARER)
+@require_account
 def join_waitlist(args):
     """加入已满时段的候补；有人取消时按顺序为候补保留名额并通知"""
     account = current_account()
@@ -217,12 +209,11 @@ def _owned_entry(entry_id: int):
 
 
 @blp.delete("/waitlist/<int:entry_id>")
-@require_account
 @blp.response(200, WaitlistEntrySchema)
 @blp.alt_response(403, response="FORBIDDEN", description="not_bound")
 @blp.alt_response(404, response="NOT_FOUND", description="waitlist_not_found")
 @blp.alt_response(409, response="CONFLICT", description="waitlist_not_active")
-@blp.doc(security=BEARER)
+@require_account
 def leave_waitlist(entry_id: int):
     """退出候补（已保留的名额顺延给下一位）"""
     entry = booking.leave_waitlist(_owned_entry(entry_id))
@@ -231,13 +222,12 @@ def leave_waitlist(entry_id: int):
 
 
 @blp.post("/waitlist/<int:entry_id>/accept")
-@require_account
 @blp.response(201, BookingSchema)
 @blp.alt_response(403, response="FORBIDDEN", description="not_bound")
 @blp.alt_response(404, response="NOT_FOUND", description="waitlist_not_found")
 @blp.alt_response(409, response="CONFLICT", description="offer_not_active")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY", description="slot_past / not_due")
-@blp.doc(security=BEARER)
+@require_account
 def accept_offer(entry_id: int):
     """确认候补保留的名额，转为预约（已有其他预约则改约到此时段）"""
     account = current_account()

@@ -5,7 +5,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app.api.security import BEARER, current_account, require_account
+from app.api.security import current_account, require_account
 from app.domain import clock, reports
 from app.extensions import db
 from app.models.cases import REPORT_STATUS_LABELS, REPORT_TYPE_LABELS, REPORT_TYPES
@@ -87,11 +87,10 @@ class ReportPageSchema(Schema):
 @blp.arguments(ReportCreateSchema)
 @blp.response(201, ReportSchema)
 @blp.alt_response(200, schema=ReportSchema, description="同一 Idempotency-Key 与相同内容的重放：原报告")
-@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN", description="not_bound：未绑定该退休人员")
 @blp.alt_response(409, response="CONFLICT", description="idempotency_key_reused / already_deceased")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY", description="retiree_deceased / not_due")
-@blp.doc(security=BEARER, parameters=[IDEMPOTENCY_HEADER])
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @require_account
 def create(args):
     """报告住院、去世、生活困难，或申请上门认证
@@ -108,8 +107,6 @@ def create(args):
 @blp.get("/reports")
 @blp.arguments(ReportListArgs, location="query")
 @blp.response(200, ReportPageSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.doc(security=BEARER)
 @require_account
 def index(args):
     """我提交的报告及办理状态（最新在前）"""
@@ -119,9 +116,7 @@ def index(args):
 
 @blp.get("/reports/<int:report_id>")
 @blp.response(200, ReportSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
-@blp.doc(security=BEARER)
 @require_account
 def show(report_id: int):
     """我提交的一份报告"""
