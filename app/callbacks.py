@@ -17,7 +17,7 @@ import os
 import xmltodict
 from flask import Blueprint, Response, current_app, request
 
-from app.domain import consent
+from app.domain.messaging import consent
 from app.extensions import csrf, db
 
 log = logging.getLogger(__name__)

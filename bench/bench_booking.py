@@ -44,7 +44,7 @@ from bench.common import Database, free_port  # noqa: E402,F401  (re-exported fo
 
 
 def _id_number(serial: int) -> str:
-    from app.domain import idcard
+    from app.domain.archives import idcard
 
     birth = datetime(1950, 1, 1) + timedelta(days=serial % 3650)
     first17 = f"510302{birth:%Y%m%d}{serial % 1000:03d}"
@@ -55,7 +55,10 @@ def seed(env: dict[str, str], attempts: int, seats: int) -> tuple[int, list[tupl
     """Tables, a region tree, one slot tomorrow with `seats` seats, `attempts` due retirees with
     accounts, bindings and tokens. Returns (slot id, [(retiree id, token)])."""
     from app import create_app
-    from app.domain import accounts, archives, certification, clock
+    from app.domain import clock
+    from app.domain.accounts import login
+    from app.domain.archives import records
+    from app.domain.certification import cycle
     from app.extensions import db
     from app.models import Account, Binding
     from app.models.certification import CertificationState, Slot
@@ -76,18 +79,18 @@ def seed(env: dict[str, str], attempts: int, seats: int) -> tuple[int, list[tupl
         today = clock.today()
         serials = iter(range(1, 10_000_000, 7))
         for i in range(attempts):
-            retiree = archives.create_retiree(name=f"测试{i:04d}", id_number=_id_number(next(serials)),
+            retiree = records.create_retiree(name=f"测试{i:04d}", id_number=_id_number(next(serials)),
                                               community=tree["community_a"], retirement_date=date(2010, 1, 1))
             certified = today - timedelta(days=335)  # due in about a month: inside the window
             db.session.add(CertificationState(retiree_id=retiree.id, last_certified_on=certified,
                                               last_method="on_site", baseline_on=certified,
-                                              due_on=certification.add_months(certified, 12),
+                                              due_on=cycle.add_months(certified, 12),
                                               status="due", status_since=today))
             account = Account(openid=f"bench-openid-{i}", last_login_at=datetime.now(UTC))
             db.session.add(account)
             db.session.flush()
             db.session.add(Binding(account_id=account.id, retiree_id=retiree.id, relation="self", status="active"))
-            out.append((retiree.id, accounts.issue_token(account)))
+            out.append((retiree.id, login.issue_token(account)))
             if i % 500 == 499:
                 db.session.commit()
         db.session.commit()

@@ -73,14 +73,14 @@ def run_campaign(app, seeded: dict, sandbox, total: int, sampler: RssSampler) ->
     """Create + approve a campaign like a street admin; wait until every row is settled."""
     from sqlalchemy import func, select
 
-    from app.domain import campaigns
+    from app.domain.campaigns import lifecycle
     from app.extensions import db
     from app.models import Region, Staff
     from app.models.messaging import Campaign, Notification
 
     with app.app_context():
         staff = db.session.get(Staff, seeded["staff_id"])
-        campaign = campaigns.create_campaign(
+        campaign = lifecycle.create_campaign(
             staff, name="基准测试春节慰问", template_key="holiday_greeting", data=GREETING,
             region=db.session.get(Region, seeded["street_id"]), categories=[], include_retirees=True,
             include_relatives=False, send_at=None)
@@ -88,7 +88,7 @@ def run_campaign(app, seeded: dict, sandbox, total: int, sampler: RssSampler) ->
         campaign_id = campaign.id
         t0 = time.perf_counter()
         wall0 = datetime.now(UTC)
-        campaigns.approve(staff, campaign)
+        lifecycle.approve(staff, campaign)
         db.session.commit()  # the dispatch job is enqueued now; a worker runs it
         enqueued_at = None
         last_accepted, last_change = -1, time.perf_counter()

@@ -6,7 +6,7 @@ For each size: write a CSV of valid fictional retirees (demo generator: valid ch
 real-format community codes, a mix of categories) into a temp dir, then in a fresh child process
 and a fresh database (a SQLite file; or, when DATABASE_URL points at PostgreSQL, a private
 database created and dropped here, as tests/conftest.py does):
-  1. import it through `imports.import_retirees(tabular.iter_rows(path))` (the CLI's path): rows/s,
+  1. import it through `imports.import_retirees(spreadsheets.iter_rows(path))` (the CLI's path): rows/s,
      seconds, peak RSS (getrusage maxrss, and its growth over the RSS just before the import);
   2. re-import the same file (every row an update);
   3. the ceiling: delete the rows and insert the very same stored (already encrypted) rows with
@@ -47,7 +47,7 @@ def _rss_mb() -> float:
 
 
 def write_csv(path: Path, size: int) -> None:
-    from app.domain.demo import DEMO_COMMUNITIES, fictional_retirees
+    from app.domain.demo.seed import DEMO_COMMUNITIES, fictional_retirees
 
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = None
@@ -65,8 +65,9 @@ def child(size: int, csv_path: str, database_url: str, batch_size: int) -> None:
     from sqlalchemy import delete, func, select
 
     from app import create_app
-    from app.domain import imports, tabular
-    from app.domain.demo import DEMO_REGIONS
+    from app.domain.archives import imports
+    from app.domain.demo.seed import DEMO_REGIONS
+    from app.domain.files import spreadsheets
     from app.extensions import db
     from app.models import Retiree, RetireeCategory
 
@@ -80,14 +81,14 @@ def child(size: int, csv_path: str, database_url: str, batch_size: int) -> None:
         baseline = _rss_mb()
 
         started, cpu_started = time.perf_counter(), time.process_time()
-        result = imports.import_retirees(tabular.iter_rows(csv_path), batch_size=batch_size)
+        result = imports.import_retirees(spreadsheets.iter_rows(csv_path), batch_size=batch_size)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         peak = _maxrss_mb()
         assert result.imported == size and result.rejected == 0, result.summary()
         assert db.session.scalar(select(func.count()).select_from(Retiree)) == size
 
         started = time.perf_counter()
-        again = imports.import_retirees(tabular.iter_rows(csv_path), batch_size=batch_size)
+        again = imports.import_retirees(spreadsheets.iter_rows(csv_path), batch_size=batch_size)
         reimport_seconds = time.perf_counter() - started
         assert again.updated == size and again.imported == 0, again.summary()
 

@@ -24,8 +24,8 @@ def seed(app, recipients: int, chunk: int = 5000) -> dict:
     """Tables, a tree with one street of 20 communities, `recipients` retirees each with an
     account, an active self binding and one credit. Core inserts in chunks (no ORM objects)."""
 
-    from app.domain import staff as staff_domain
-    from app.domain import templates
+    from app.domain.messaging import templates
+    from app.domain.org import staff as staff_domain
     from app.extensions import db
     from app.models import Region
 

@@ -5,9 +5,9 @@ import itertools
 import random
 from datetime import date
 
-from app.domain import archives, idcard
-from app.domain import staff as staff_domain
-from app.domain.regions import path_for
+from app.domain.archives import idcard, records
+from app.domain.org import staff as staff_domain
+from app.domain.org.regions import path_for
 from app.extensions import db
 from app.models import Region, ServicePoint
 
@@ -59,7 +59,7 @@ def make_retiree(community: Region, name: str = "张桂芳", birth: date | None 
     birth = birth or date(1950 + random.randint(0, 10), random.randint(1, 12), random.randint(1, 28))
     gender = gender or random.choice(("male", "female"))
     number = id_number or make_id_number(birth, gender)
-    return archives.create_retiree(name=name, id_number=number, community=community, phone=phone,
+    return records.create_retiree(name=name, id_number=number, community=community, phone=phone,
                                    address=f"{community.name}幸福路8号", former_employer="自贡市盐业公司",
                                    retirement_date=date(2010, 6, 1), categories=categories or [],
                                    mobility_limited=mobility_limited)

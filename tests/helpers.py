@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 
-from app.domain import accounts
+from app.domain.accounts import login
 from app.extensions import db
 from app.models import Account, Binding
 
@@ -19,7 +19,7 @@ def make_account(openid: str | None = None) -> Account:
 
 def auth_headers(account: Account) -> dict[str, str]:
     """Bearer headers for a fresh token of `account` (commits)."""
-    raw = accounts.issue_token(account)
+    raw = login.issue_token(account)
     db.session.commit()
     return {"Authorization": f"Bearer {raw}"}
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.domain import archives, demo, idcard
-from app.domain import staff as staff_domain
+from app.domain.archives import idcard, records
+from app.domain.demo import seed as demo
+from app.domain.org import staff as staff_domain
 from app.extensions import db
 from app.models import Account, AuditEntry, Binding, Region, Retiree, RetireeCategory, ServicePoint, Staff
 from app.models.people import STORED_CATEGORIES
@@ -56,7 +57,7 @@ def test_demo_retirees_are_valid_and_varied(app):
     assert min(ages) >= 60 and max(ages) <= 95
     assert sum(a >= 80 for a in ages) >= 30                       # enough 高龄 to show in lists
     for retiree in retirees[:50]:
-        number = archives.full_id_number(retiree)
+        number = records.full_id_number(retiree)
         assert idcard.parse(number).birth_date == retiree.birth_date     # valid check digit
         assert number[:6] == retiree.community.code[:6]
     categories = set(db.session.scalars(select(RetireeCategory.category)))

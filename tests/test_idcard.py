@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain import idcard
+from app.domain.archives import idcard
 
 
 @pytest.mark.parametrize(("number", "birth", "gender"), [

@@ -10,7 +10,9 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from app.commands import imports as import_commands
-from app.domain import archives, imports, pii, tabular
+from app.domain import pii
+from app.domain.archives import imports, records
+from app.domain.files import spreadsheets
 from app.extensions import db
 from app.models import AuditEntry, Region, Retiree
 from tests.factories import make_id_number, make_retiree, make_staff
@@ -48,13 +50,13 @@ def test_csv_with_english_headers_imports_every_field(tree, runner, tmp_path):
     result = runner.invoke(args=["import-retirees", str(path)])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == "imported 1, updated 0, rejected 0"
-    retiree = archives.find_by_id_number(number)
+    retiree = records.find_by_id_number(number)
     assert (retiree.name, retiree.gender, retiree.birth_date) == ("王建国", "male", date(1941, 5, 2))
-    assert archives.phone_number(retiree) == "13812345678" and retiree.phone_masked == "138****5678"
+    assert records.phone_number(retiree) == "13812345678" and retiree.phone_masked == "138****5678"
     assert retiree.community_id == tree["community_a"].id and retiree.former_employer == "自贡机械厂"
     assert retiree.retirement_date == date(2001, 5, 2) and retiree.mobility_limited is True
     assert sorted(c.category for c in retiree.category_rows) == ["disabled", "lonely"]
-    assert archives.full_id_number(retiree) == number and retiree.id_masked == number[:6] + "********" + number[-4:]
+    assert records.full_id_number(retiree) == number and retiree.id_masked == number[:6] + "********" + number[-4:]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk", "gb18030"])
@@ -83,9 +85,9 @@ def test_xlsx_with_date_cells_numbers_and_booleans(tree, runner, tmp_path):
     assert result.exit_code == 1
     assert "imported 1, updated 0, rejected 1" in result.output
     assert "第 4 行 [身份证号] 身份证号被 Excel 存成了数字" in result.output
-    retiree = archives.find_by_id_number(number)
+    retiree = records.find_by_id_number(number)
     assert retiree.retirement_date == date(1993, 2, 3) and retiree.mobility_limited is True
-    assert archives.phone_number(retiree) == "13900001111"
+    assert records.phone_number(retiree) == "13900001111"
     assert [c.category for c in retiree.category_rows] == ["hardship"]
 
 
@@ -104,7 +106,7 @@ def test_uploaded_stream_is_read_like_a_file(tree):
     buffer = io.StringIO()
     csv.writer(buffer).writerows([ZH, *good_rows(2)])
     stream = io.BytesIO(buffer.getvalue().encode("gbk"))
-    result = imports.import_retirees(tabular.iter_rows(stream, filename="名单.CSV"))
+    result = imports.import_retirees(spreadsheets.iter_rows(stream, filename="名单.CSV"))
     assert (result.imported, result.rejected) == (2, 0)
     assert not stream.closed  # the caller's stream is left to the caller
 
@@ -125,7 +127,7 @@ def test_bulk_insert_fills_python_side_defaults(tree):
         "id_masked": "x", "gender": "male", "birth_date": date(1950, 1, 1),
         "community_id": tree["community_a"].id}])
     db.session.commit()
-    retiree = archives.find_by_id_number(number)
+    retiree = records.find_by_id_number(number)
     assert (retiree.life_status, retiree.pension_status, retiree.mobility_limited) == ("alive", "normal", False)
     assert retiree.created_at is not None and retiree.updated_at is not None
 
@@ -134,7 +136,7 @@ def test_staff_import_is_limited_to_the_staff_region(tree):
     """The upload page passes the staff member: other communities and their archives are refused."""
     worker = make_staff("community_worker", tree["community_a"])
     elsewhere = make_retiree(tree["community_b"], name="外区")
-    other_number = archives.full_id_number(elsewhere)
+    other_number = records.full_id_number(elsewhere)
     db.session.commit()
     rows = [{"name": "本社区", "id_number": make_id_number(), "community_code": "510302001001"},
             {"name": "邻社区", "id_number": make_id_number(), "community_code": "510302001002"},
@@ -152,17 +154,17 @@ def test_staff_import_is_limited_to_the_staff_region(tree):
 
 def test_flags_dates_and_phones_accept_the_documented_spellings():
     for raw in ("是", "1", "true", "Y", "y", True, 1):
-        assert tabular.parse_flag(raw) is True
+        assert spreadsheets.parse_flag(raw) is True
     for raw in ("否", "0", "false", "N", "", None, False):
-        assert tabular.parse_flag(raw) is False
+        assert spreadsheets.parse_flag(raw) is False
     with pytest.raises(ValueError):
-        tabular.parse_flag("也许")
+        spreadsheets.parse_flag("也许")
     for raw in ("2010-06-01", "2010/06/01", "2010/6/1", "20100601", 20100601, datetime(2010, 6, 1, 0, 0),
                 date(2010, 6, 1), 40330, "2010-06-01 00:00:00"):
-        assert tabular.parse_date(raw) == date(2010, 6, 1), raw
+        assert spreadsheets.parse_date(raw) == date(2010, 6, 1), raw
     for raw in ("2010-02-30", "01/06/2010", "明年", "2010-13-01"):
         with pytest.raises(ValueError):
-            tabular.parse_date(raw)
+            spreadsheets.parse_date(raw)
     assert imports.clean_phone("+86 138 1234 5678") == "13812345678"
     assert imports.clean_phone("138-1234-5678") == "13812345678"
     assert imports.clean_phone("0813-2123456") == "0813-2123456"
@@ -223,7 +225,7 @@ def test_duplicate_id_in_file_across_batches_keeps_the_first(tree):
     result = imports.import_retirees(rows, batch_size=2)
     assert (result.imported, result.rejected) == (5, 1)
     assert result.errors == [imports.RowError(6, "id_number", "与第 2 行身份证号重复")]
-    assert archives.find_by_id_number(number).name == "人0"
+    assert records.find_by_id_number(number).name == "人0"
 
 
 def test_future_or_pre_birth_retirement_dates_are_rejected(tree):
@@ -267,13 +269,13 @@ def test_reimport_updates_never_duplicates(tree, runner, tmp_path):
     assert result.exit_code == 0
     assert "imported 0, updated 3, rejected 0" in result.output
     assert count(Retiree) == 3
-    second = archives.find_by_id_number(rows[1][1])
+    second = records.find_by_id_number(rows[1][1])
     db.session.refresh(second)
-    assert archives.phone_number(second) == "13999998888" and second.phone_masked == "139****8888"
+    assert records.phone_number(second) == "13999998888" and second.phone_masked == "139****8888"
     assert second.community_id == tree["community_a2"].id
     assert [c.category for c in second.category_rows] == ["serious_illness"]
-    assert archives.find_by_id_number(rows[2][1]).category_rows == []
-    assert archives.find_by_id_number(rows[0][1]).name == "退休零"
+    assert records.find_by_id_number(rows[2][1]).category_rows == []
+    assert records.find_by_id_number(rows[0][1]).name == "退休零"
 
 
 def test_reimport_leaves_columns_absent_from_the_file_alone(tree):
@@ -282,8 +284,8 @@ def test_reimport_leaves_columns_absent_from_the_file_alone(tree):
                               "phone": "13800001111", "categories": "孤寡"}])
     result = imports.import_retirees([{"姓名": "甲", "身份证号": number.lower(), "社区代码": "510302001001"}])
     assert (result.imported, result.updated) == (0, 1)
-    retiree = archives.find_by_id_number(number)
-    assert archives.phone_number(retiree) == "13800001111"
+    retiree = records.find_by_id_number(number)
+    assert records.phone_number(retiree) == "13800001111"
     assert [c.category for c in retiree.category_rows] == ["lonely"]
 
 

@@ -9,7 +9,8 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
-from app.domain import archives, idcard, pii
+from app.domain import pii
+from app.domain.archives import idcard, records
 from app.extensions import db
 from app.models import Retiree
 from tests.conftest import TEST_PII_KEY
@@ -84,7 +85,7 @@ def test_stored_archive_holds_no_plaintext_and_is_found_by_hash(app):
     assert row.id_hash == pii.lookup_hash(number) and number not in row.id_hash
     assert row.id_masked == idcard.mask(number) == number[:6] + "********" + number[-4:]
     assert row.phone_masked == "138****5678"
-    assert archives.find_by_id_number(number.lower()).id == retiree.id
-    profile = archives.masked_profile(retiree)
+    assert records.find_by_id_number(number.lower()).id == retiree.id
+    profile = records.masked_profile(retiree)
     assert profile["id_number"] == row.id_masked and profile["phone"] == "138****5678"
     assert number not in str(profile)

@@ -19,7 +19,7 @@ PERIODIC = (
 
 def daily_tick() -> dict:
     """The clock for every retiree today: transitions, suspensions, home-visit tasks, reminders."""
-    from app.domain import certification_daily
+    from app.domain.certification import daily as certification_daily
 
     with app_context():
         return asdict(certification_daily.daily_tick())
@@ -27,7 +27,7 @@ def daily_tick() -> dict:
 
 def expire_waitlist_offers() -> dict:
     """Expire waitlist offers past their hold; the seats pass to the next in line or are freed."""
-    from app.domain import booking
+    from app.domain.certification import booking
     from app.extensions import db
 
     with app_context():

@@ -51,7 +51,7 @@ class Periodic:
 def periodic_jobs(app: Flask) -> list[Periodic]:
     """Every `PERIODIC` declaration of every module in `workers/`."""
     import workers
-    from app.domain import messaging
+    from app.domain.messaging import outbox as messaging
 
     out: list[Periodic] = []
     for info in sorted(pkgutil.iter_modules(workers.__path__), key=lambda i: i.name):

@@ -15,7 +15,7 @@ PERIODIC = (
 
 def send_activity_reminders() -> dict:
     """Remind everyone seated for an activity that starts tomorrow (service zone)."""
-    from app.domain import activities
+    from app.domain.events import activities
 
     with app_context():
         return {"reminded": activities.send_reminders()}

@@ -21,7 +21,7 @@ def _job_id() -> str:
 
 def send_batch(notification_ids: list[int]) -> dict:
     """Send the notifications this job can claim; returns counts per outcome."""
-    from app.domain import sending
+    from app.domain.messaging import sending
 
     with app_context():
         counts = sending.send_batch(notification_ids)
@@ -32,7 +32,7 @@ def send_batch(notification_ids: list[int]) -> dict:
 
 def sweep() -> dict:
     """Periodic: re-enqueue lost pending rows, mark stale sending rows unknown, resume campaigns."""
-    from app.domain import sending
+    from app.domain.messaging import sending
 
     with app_context():
         counts = sending.sweep()

@@ -10,8 +10,8 @@ from app.admin import bp
 from app.admin.forms import as_choices, form_id, in_service_years, region_by_id, region_choices, save_form, to_utc
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
-from app.domain import activities as activity_domain
 from app.domain import clock
+from app.domain.events import activities as activity_domain
 from app.extensions import db
 from app.models.events import ACTIVITY_KIND_LABELS, REGISTRATION_STATUS_LABELS
 

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.admin import bp
 from app.admin.forms import single_line_text
-from app.domain import staff as staff_domain
+from app.domain.org import staff as staff_domain
 from app.extensions import db, limiter
 
 LOGIN_FAILURES_PER_ADDRESS = "10 per minute"

@@ -14,18 +14,21 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
-from app.domain import campaign_audience, campaigns, clock, regions, templates
+from app.domain import clock
+from app.domain.campaigns import audience, lifecycle
 from app.domain.errors import ValidationFailed
+from app.domain.messaging import templates
+from app.domain.org import regions
 from app.extensions import db
 from app.models import Region, Staff
 from app.models.people import CATEGORY_LABELS
 
-register_nav("消息活动", "admin.campaigns", campaigns.VIEWER_ROLES, order=30)
+register_nav("消息活动", "admin.campaigns", lifecycle.VIEWER_ROLES, order=30)
 
 
 @bp.app_template_filter("campaign_status_label")
 def campaign_status_label(value: str | None) -> str:
-    return campaigns.STATUS_LABELS.get(value or "", value or "")
+    return lifecycle.STATUS_LABELS.get(value or "", value or "")
 
 
 class _Checkboxes(SelectMultipleField):
@@ -82,28 +85,28 @@ def _edit_page(form: CampaignForm, template: templates.Template, campaign=None):
 
 
 @bp.get("/campaigns", endpoint="campaigns")
-@staff_required(*campaigns.VIEWER_ROLES)
+@staff_required(*lifecycle.VIEWER_ROLES)
 def campaigns_list():
     staff = current_staff()
     status = request.args.get("status") or None
-    rows = campaigns.list_for_staff(staff, status if status in campaigns.STATUS_LABELS else None)
+    rows = lifecycle.list_for_staff(staff, status if status in lifecycle.STATUS_LABELS else None)
     return render_template("campaigns/list.html", campaigns=rows, status=status,
-                           statuses=campaigns.STATUS_LABELS, can_create=staff.role in campaigns.MANAGER_ROLES)
+                           statuses=lifecycle.STATUS_LABELS, can_create=staff.role in lifecycle.MANAGER_ROLES)
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
-@staff_required(*campaigns.MANAGER_ROLES)
+@staff_required(*lifecycle.MANAGER_ROLES)
 def campaign_new():
     staff = current_staff()
-    key = request.args.get("template") or campaigns.CAMPAIGN_TEMPLATES[0]
-    template = templates.get(key if key in campaigns.CAMPAIGN_TEMPLATES else campaigns.CAMPAIGN_TEMPLATES[0])
+    key = request.args.get("template") or lifecycle.CAMPAIGN_TEMPLATES[0]
+    template = templates.get(key if key in lifecycle.CAMPAIGN_TEMPLATES else lifecycle.CAMPAIGN_TEMPLATES[0])
     form = _form_class(template)()
     form.region_id.choices = _region_choices(staff)
     if request.method == "GET":
         form.region_id.data = staff.region_id
     if form.validate_on_submit():
         try:
-            campaign = campaigns.create_campaign(staff, **_spec(form, template))
+            campaign = lifecycle.create_campaign(staff, **_spec(form, template))
         except ValidationFailed as error:
             db.session.rollback()
             _show_errors(form, error)
@@ -115,10 +118,10 @@ def campaign_new():
 
 
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
-@staff_required(*campaigns.MANAGER_ROLES)
+@staff_required(*lifecycle.MANAGER_ROLES)
 def campaign_edit(campaign_id: int):
     staff = current_staff()
-    campaign = campaigns.get_for_staff(staff, campaign_id, manage=True)
+    campaign = lifecycle.get_for_staff(staff, campaign_id, manage=True)
     template = templates.get(campaign.template_key)
     form = _form_class(template)(obj=None if request.method == "POST" else campaign)
     form.region_id.choices = _region_choices(staff)
@@ -130,7 +133,7 @@ def campaign_edit(campaign_id: int):
             if campaign.send_at else None
     if form.validate_on_submit():
         try:
-            campaigns.update_draft(staff, campaign, **_spec(form, template))
+            lifecycle.update_draft(staff, campaign, **_spec(form, template))
         except ValidationFailed as error:
             db.session.rollback()
             _show_errors(form, error)
@@ -142,31 +145,31 @@ def campaign_edit(campaign_id: int):
 
 
 @bp.get("/campaigns/<int:campaign_id>")
-@staff_required(*campaigns.VIEWER_ROLES)
+@staff_required(*lifecycle.VIEWER_ROLES)
 def campaign_detail(campaign_id: int):
     staff = current_staff()
-    campaign = campaigns.get_for_staff(staff, campaign_id)
-    manageable = staff.role in campaigns.MANAGER_ROLES and regions.contains(staff.region, campaign.region)
-    preview = campaign_audience.preview(campaign) if campaign.status == "draft" else None
+    campaign = lifecycle.get_for_staff(staff, campaign_id)
+    manageable = staff.role in lifecycle.MANAGER_ROLES and regions.contains(staff.region, campaign.region)
+    preview = audience.preview(campaign) if campaign.status == "draft" else None
     return render_template(
         "campaigns/detail.html", campaign=campaign, template=templates.get(campaign.template_key),
-        data=campaigns.rendered_data(campaign), preview=preview, manageable=manageable,
-        progress=None if campaign.status == "draft" else campaigns.progress(campaign),
+        data=lifecycle.rendered_data(campaign), preview=preview, manageable=manageable,
+        progress=None if campaign.status == "draft" else lifecycle.progress(campaign),
         categories=[CATEGORY_LABELS.get(c, c) for c in campaign.categories or []],
-        holiday=campaigns.HOLIDAY_LABELS.get(campaign.holiday_key or ""),
-        offline_here=campaigns.offline_count(staff, campaign) if campaign.status != "draft" else 0)
+        holiday=lifecycle.HOLIDAY_LABELS.get(campaign.holiday_key or ""),
+        offline_here=lifecycle.offline_count(staff, campaign) if campaign.status != "draft" else 0)
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress.json")
-@staff_required(*campaigns.VIEWER_ROLES)
+@staff_required(*lifecycle.VIEWER_ROLES)
 def campaign_progress(campaign_id: int):
-    campaign = campaigns.get_for_staff(current_staff(), campaign_id)
-    return jsonify(campaigns.progress(campaign).as_dict())
+    campaign = lifecycle.get_for_staff(current_staff(), campaign_id)
+    return jsonify(lifecycle.progress(campaign).as_dict())
 
 
 def _action(campaign_id: int, action, done: str):
     staff = current_staff()
-    campaign = campaigns.get_for_staff(staff, campaign_id, manage=True)
+    campaign = lifecycle.get_for_staff(staff, campaign_id, manage=True)
     action(staff, campaign)
     db.session.commit()  # the dispatch / requeue job is enqueued on commit
     flash(done, "success")
@@ -174,40 +177,40 @@ def _action(campaign_id: int, action, done: str):
 
 
 @bp.post("/campaigns/<int:campaign_id>/approve")
-@staff_required(*campaigns.MANAGER_ROLES)
+@staff_required(*lifecycle.MANAGER_ROLES)
 def campaign_approve(campaign_id: int):
-    return _action(campaign_id, campaigns.approve, "已审核，将按发送时间开始发送")
+    return _action(campaign_id, lifecycle.approve, "已审核，将按发送时间开始发送")
 
 
 @bp.post("/campaigns/<int:campaign_id>/pause")
-@staff_required(*campaigns.MANAGER_ROLES)
+@staff_required(*lifecycle.MANAGER_ROLES)
 def campaign_pause(campaign_id: int):
-    return _action(campaign_id, campaigns.pause, "已暂停：尚未发出的消息不会发送，恢复后继续")
+    return _action(campaign_id, lifecycle.pause, "已暂停：尚未发出的消息不会发送，恢复后继续")
 
 
 @bp.post("/campaigns/<int:campaign_id>/resume")
-@staff_required(*campaigns.MANAGER_ROLES)
+@staff_required(*lifecycle.MANAGER_ROLES)
 def campaign_resume(campaign_id: int):
-    return _action(campaign_id, campaigns.resume, "已恢复发送")
+    return _action(campaign_id, lifecycle.resume, "已恢复发送")
 
 
 @bp.post("/campaigns/<int:campaign_id>/cancel")
-@staff_required(*campaigns.MANAGER_ROLES)
+@staff_required(*lifecycle.MANAGER_ROLES)
 def campaign_cancel(campaign_id: int):
-    return _action(campaign_id, campaigns.cancel, "已取消：尚未发出的消息不再发送")
+    return _action(campaign_id, lifecycle.cancel, "已取消：尚未发出的消息不再发送")
 
 
 @bp.get("/campaigns/<int:campaign_id>/offline.xlsx")
-@staff_required(*campaigns.VIEWER_ROLES)
+@staff_required(*lifecycle.VIEWER_ROLES)
 def campaign_offline_export(campaign_id: int):
     from openpyxl import Workbook
 
     staff = current_staff()
-    campaign = campaigns.get_for_staff(staff, campaign_id)
+    campaign = lifecycle.get_for_staff(staff, campaign_id)
     workbook = Workbook(write_only=True)  # streams rows to the file: flat memory for big lists
     sheet = workbook.create_sheet("线下联系名单")
     sheet.append(["姓名", "身份证号（脱敏）", "联系电话", "住址", "社区", "原因"])
-    for row in campaigns.offline_list(staff, campaign):
+    for row in lifecycle.offline_list(staff, campaign):
         sheet.append([row.name, row.id_masked, row.phone or "", row.address or "", row.community,
                       "；".join(row.reasons)])
     buffer = io.BytesIO()

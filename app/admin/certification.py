@@ -15,19 +15,16 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import ADMINS, OFFICE_STAFF, current_staff, staff_required
-from app.domain import (
-    booking,
-    certification_imports,
-    certification_reports,
-    certification_roster,
-    certification_slots,
-    clock,
-    regions,
-    tabular,
-)
-from app.domain import certification as domain_certification
+from app.domain import clock
+from app.domain.certification import booking, reports
+from app.domain.certification import cycle as domain_certification
+from app.domain.certification import imports as certification_imports
+from app.domain.certification import roster as certification_roster
+from app.domain.certification import slots as certification_slots
 from app.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
-from app.domain.staff import ensure_in_scope
+from app.domain.files import spreadsheets
+from app.domain.org import regions
+from app.domain.org.staff import ensure_in_scope
 from app.extensions import db
 from app.models.certification import BOOKING_STATUS_LABELS, METHOD_LABELS, STATUS_LABELS
 
@@ -282,7 +279,7 @@ def certification_import():
         upload = form.file.data
         try:
             result = certification_imports.import_certifications(
-                tabular.iter_rows(upload.stream, filename=upload.filename), staff=current_staff(),
+                spreadsheets.iter_rows(upload.stream, filename=upload.filename), staff=current_staff(),
                 source_name=upload.filename or "upload")
         except DomainError as exc:
             db.session.rollback()
@@ -294,7 +291,7 @@ def certification_import():
 @bp.get("/certification/risk")
 @staff_required(*ADMINS)
 def certification_risk():
-    rows = certification_reports.pension_risk_list(current_staff(), purpose="view")
+    rows = reports.pension_risk_list(current_staff(), purpose="view")
     db.session.commit()  # the audit entry of this view
     return render_template("certification/risk.html", rows=rows, today=clock.today())
 
@@ -304,7 +301,7 @@ def certification_risk():
 def certification_risk_export():
     from openpyxl import Workbook
 
-    rows = certification_reports.pension_risk_list(current_staff(), purpose="export")
+    rows = reports.pension_risk_list(current_staff(), purpose="export")
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("养老金风险名单")
     sheet.append(["姓名", "身份证号", "联系电话", "社区", "状态", "截止日期", "逾期天数", "上次认证", "上次方式",
@@ -330,7 +327,7 @@ def certification_work_fees():
         end = date.fromisoformat(request.args.get("to") or today.isoformat())
     except ValueError:
         start, end = today.replace(month=1, day=1), today
-    rows = certification_reports.work_fee_counts(current_staff().region, start, end)
+    rows = reports.work_fee_counts(current_staff().region, start, end)
     return render_template("certification/work_fees.html", rows=rows, start=start, end=end,
                            total=sum(r.certified for r in rows), fee=sum(r.fee for r in rows),
-                           unit_cost=certification_reports.DEFAULT_UNIT_COST, method_labels=METHOD_LABELS)
+                           unit_cost=reports.DEFAULT_UNIT_COST, method_labels=METHOD_LABELS)

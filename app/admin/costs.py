@@ -10,8 +10,10 @@ from sqlalchemy import select
 from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import OFFICE_STAFF, current_staff, staff_required
-from app.domain import clock, costs, regions
+from app.domain import clock
+from app.domain.cases import costs
 from app.domain.errors import NotAuthorized, ValidationFailed
+from app.domain.org import regions
 from app.extensions import db
 from app.models import Region
 from app.models.cases import UNIT_COST_CATEGORIES

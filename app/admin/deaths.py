@@ -10,7 +10,7 @@ from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
 from app.admin.tasks import show_field_errors
-from app.domain import deaths as death_domain
+from app.domain.cases import deaths as death_domain
 from app.domain.errors import ValidationFailed
 from app.extensions import db
 from app.models.accounts import Binding

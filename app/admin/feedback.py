@@ -11,7 +11,7 @@ from app.admin.forms import save_form
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
 from app.domain import clock
-from app.domain import feedback as feedback_domain
+from app.domain.evaluation import feedback as feedback_domain
 from app.extensions import db
 from app.models.evaluation import (
     FEEDBACK_CATEGORY_LABELS,

@@ -10,7 +10,7 @@ from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
 from app.domain import clock
-from app.domain import festivals as festival_domain
+from app.domain.cases import festivals as festival_domain
 from app.domain.errors import ValidationFailed
 from app.extensions import db
 from app.models.people import CATEGORY_LABELS

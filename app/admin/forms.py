@@ -12,8 +12,9 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
-from app.domain import clock, inputs, regions
+from app.domain import clock, inputs
 from app.domain.errors import ValidationFailed
+from app.domain.org import regions
 from app.extensions import db
 from app.models import Region, Staff
 

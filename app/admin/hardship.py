@@ -12,8 +12,10 @@ from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import ALL_STAFF, OFFICE_STAFF, current_staff, staff_required
 from app.admin.tasks import show_field_errors, staff_label
-from app.domain import archives, clock, costs, visits
-from app.domain import hardship as hardship_domain
+from app.domain import clock
+from app.domain.archives import records as archives
+from app.domain.cases import costs, visits
+from app.domain.cases import hardship as hardship_domain
 from app.domain.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Staff

@@ -7,7 +7,9 @@ from app.admin import bp
 from app.admin.auth import safe_next
 from app.admin.nav import register_nav
 from app.admin.security import ALL_STAFF, OFFICE_STAFF, current_staff, staff_required
-from app.domain import archives, bindings, clock
+from app.domain import clock
+from app.domain.accounts import bindings
+from app.domain.archives import records
 from app.domain.errors import Conflict, Unprocessable, ValidationFailed
 from app.extensions import db
 from app.models import Region
@@ -38,12 +40,12 @@ def home():
     page_number = request.args.get("page", 1, type=int)
     search_error = None
     try:
-        page = archives.search_retirees(staff, query or None, page_number, PER_PAGE)
+        page = records.search_retirees(staff, query or None, page_number, PER_PAGE)
     except ValidationFailed as exc:
         search_error = exc.fields.get("q") or exc.message
-        page = archives.search_retirees(staff, None, 1, PER_PAGE)
+        page = records.search_retirees(staff, None, 1, PER_PAGE)
     today = clock.today()
-    rows = [archives.masked_profile(retiree, today) for retiree in page.items]
+    rows = [records.masked_profile(retiree, today) for retiree in page.items]
     pending = bindings.pending_for_staff(staff) if staff.role in OFFICE_STAFF else []
     return render_template(
         "home.html", staff=staff, region_chain=region_chain(staff.region), query=query, page=page,

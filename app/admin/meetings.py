@@ -23,8 +23,8 @@ from app.admin.forms import (
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
 from app.domain import clock
-from app.domain import meetings as meeting_domain
 from app.domain.errors import ValidationFailed
+from app.domain.events import meetings as meeting_domain
 from app.extensions import csrf, db
 
 MEETING_STAFF = ("community_worker", "street_admin", "agency_admin")

@@ -10,7 +10,7 @@ from app.admin import bp
 from app.admin.forms import as_choices, region_by_id, region_choices, save_form
 from app.admin.nav import register_nav
 from app.admin.security import current_staff, staff_required
-from app.domain import notices as notice_domain
+from app.domain.events import notices as notice_domain
 from app.extensions import db
 from app.models.notices import NOTICE_KIND_LABELS
 

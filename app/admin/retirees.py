@@ -7,7 +7,8 @@ from flask import render_template
 
 from app.admin import bp
 from app.admin.security import ALL_STAFF, OFFICE_STAFF, current_staff, staff_required
-from app.domain import archives, clock
+from app.domain import clock
+from app.domain.archives import records
 from app.extensions import db
 from app.models.staff import ROLE_LABELS
 
@@ -47,21 +48,21 @@ def local_time(value: datetime | None) -> str:
 def _render_detail(retiree, full_id: str | None = None):
     staff = current_staff()
     return render_template(
-        "retiree_detail.html", retiree=retiree, profile=archives.masked_profile(retiree, clock.today()),
-        full_id=full_id, can_view_full_id=staff.role in archives.FULL_ID_ROLES)
+        "retiree_detail.html", retiree=retiree, profile=records.masked_profile(retiree, clock.today()),
+        full_id=full_id, can_view_full_id=staff.role in records.FULL_ID_ROLES)
 
 
 @bp.get("/retirees/<int:retiree_id>")
 @staff_required(*ALL_STAFF)
 def retiree_detail(retiree_id: int):
-    return _render_detail(archives.get_for_staff(current_staff(), retiree_id))
+    return _render_detail(records.get_for_staff(current_staff(), retiree_id))
 
 
 @bp.post("/retirees/<int:retiree_id>/full-id")
 @staff_required(*OFFICE_STAFF)
 def retiree_full_id(retiree_id: int):
-    full_id = archives.reveal_id_number(current_staff(), retiree_id)
+    full_id = records.reveal_id_number(current_staff(), retiree_id)
     db.session.commit()
-    response = _render_detail(archives.get_for_staff(current_staff(), retiree_id), full_id)
+    response = _render_detail(records.get_for_staff(current_staff(), retiree_id), full_id)
     # Shown once: not kept by the browser cache or a shared proxy, not reloaded from history.
     return response, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}

@@ -15,8 +15,10 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import ALL_STAFF, OFFICE_STAFF, current_staff, staff_required
-from app.domain import clock, costs, uploads, visits
+from app.domain import clock
+from app.domain.cases import costs, visits
 from app.domain.errors import NotFound, ValidationFailed
+from app.domain.files import uploads
 from app.extensions import db
 from app.models import Staff
 from app.models.cases import COST_CATEGORY_LABELS, VISIT_OUTCOME_LABELS

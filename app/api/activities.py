@@ -6,7 +6,8 @@ from marshmallow import Schema, fields
 
 from app.api.schemas import LocalDateTime, PageQuerySchema, page_schema
 from app.api.security import current_account, require_account
-from app.domain import activities, bindings
+from app.domain.accounts import bindings
+from app.domain.events import activities
 from app.extensions import db
 
 blp = Blueprint("activities", __name__, description="文体活动报名（重阳节等）")

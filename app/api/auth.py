@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from app.api.schemas import LoginResultSchema, LoginSchema
 from app.api.security import current_token, require_account
-from app.domain import accounts
+from app.domain.accounts import login as accounts
 from app.extensions import db
 
 blp = Blueprint("auth", __name__, description="微信登录与注销")

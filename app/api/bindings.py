@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from app.api.schemas import BindingCreateSchema, BindingSchema
 from app.api.security import current_account, require_account
-from app.domain import bindings
+from app.domain.accounts import bindings
 from app.extensions import db
 
 blp = Blueprint("bindings", __name__, description="绑定退休人员档案")

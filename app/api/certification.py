@@ -7,7 +7,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.api.security import current_account, require_account
-from app.domain import bindings, booking, certification, certification_slots, clock
+from app.domain import clock
+from app.domain.accounts import bindings
+from app.domain.certification import booking, cycle
+from app.domain.certification import slots as certification_slots
 from app.extensions import db
 
 blp = Blueprint("certification", __name__, description="养老金领取资格认证：状态、预约、候补")
@@ -102,10 +105,10 @@ class WaitlistEntrySchema(Schema):
 def certification_status(retiree_id: int):
     """认证状态：截止日期、上次认证、当前有效预约"""
     retiree = bindings.bound_retiree(current_account(), retiree_id)
-    view = certification.clock_view(retiree)
+    view = cycle.clock_view(retiree)
     return {"status": view.status, "due_on": view.due_on, "window_opens_on": view.window_opens_on,
             "last_certified_on": view.last_certified_on, "last_method": view.last_method,
-            "home_visit_pending": certification.open_home_certification_task(retiree) is not None,
+            "home_visit_pending": cycle.open_home_certification_task(retiree) is not None,
             "booking": booking.active_booking(retiree), "waitlist": booking.live_waitlist(retiree)}
 
 

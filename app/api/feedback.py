@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from app.api.schemas import LocalDateTime, PageQuerySchema, page_schema
 from app.api.security import current_account, require_account
-from app.domain import feedback
+from app.domain.evaluation import feedback
 from app.extensions import db
 from app.models.evaluation import FEEDBACK_CATEGORIES, RATING_SUBJECTS
 

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from app.api.schemas import MeSchema
 from app.api.security import current_account, require_account
-from app.domain import bindings
+from app.domain.accounts import bindings
 
 blp = Blueprint("me", __name__, description="当前账号")
 

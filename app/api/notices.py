@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from app.api.schemas import LocalDateTime, PageQuerySchema, page_schema
 from app.api.security import current_account, require_account
-from app.domain import bindings, notices
+from app.domain.accounts import bindings
+from app.domain.events import notices
 from app.models.notices import NOTICE_KINDS
 
 blp = Blueprint("notices", __name__, description="政策宣传与活动资讯")

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from app.api.activities import LocalDateTime
 from app.api.security import current_account, require_account
-from app.domain import messaging, templates
+from app.domain.messaging import outbox, templates
 from app.extensions import db
 
 blp = Blueprint("notifications", __name__, description="站内消息（所有通知，含未能通过微信送达的）")
@@ -59,7 +59,7 @@ def _item(row) -> dict:
 @require_account
 def inbox(args):
     """我的消息，最新在前，分页；含未读数"""
-    rows, total, unread = messaging.inbox(current_account(), args["page"], args["per_page"])
+    rows, total, unread = outbox.inbox(current_account(), args["page"], args["per_page"])
     return {"items": [_item(r) for r in rows], "page": args["page"], "per_page": args["per_page"],
             "total": total, "unread": unread}
 
@@ -70,6 +70,6 @@ def inbox(args):
 @require_account
 def mark_read(notification_id: int):
     """标记一条消息为已读（只能标记自己的消息，他人的消息返回 404）"""
-    row = messaging.mark_read(current_account(), notification_id)
+    row = outbox.mark_read(current_account(), notification_id)
     db.session.commit()
     return _item(row)

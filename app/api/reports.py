@@ -6,7 +6,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.api.security import current_account, require_account
-from app.domain import clock, reports
+from app.domain import clock
+from app.domain.cases import reports
 from app.extensions import db
 from app.models.cases import REPORT_STATUS_LABELS, REPORT_TYPE_LABELS, REPORT_TYPES
 from app.models.tasks import TASK_KIND_LABELS

@@ -5,7 +5,9 @@ from flask_smorest import Blueprint
 
 from app.api.schemas import RetireeProfileSchema
 from app.api.security import current_account, require_account
-from app.domain import archives, bindings, clock
+from app.domain import clock
+from app.domain.accounts import bindings
+from app.domain.archives import records
 
 blp = Blueprint("retirees", __name__, description="退休人员档案（脱敏）")
 
@@ -17,4 +19,4 @@ blp = Blueprint("retirees", __name__, description="退休人员档案（脱敏�
 def profile(retiree_id: int):
     """已绑定（生效）的退休人员的脱敏档案；未绑定或不存在均为 403"""
     retiree = bindings.bound_retiree(current_account(), retiree_id)
-    return archives.masked_profile(retiree, clock.today())
+    return records.masked_profile(retiree, clock.today())

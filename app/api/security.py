@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 
-from app.domain import accounts
+from app.domain.accounts import login
 from app.domain.errors import NotAuthenticated
 from app.models import Account
 
@@ -27,7 +27,7 @@ def authenticate() -> Account:
     # one request, as in tests that push one around several.
     if not request.environ.get(_AUTHENTICATED):
         token = bearer_token()
-        account = accounts.account_for_token(token)
+        account = login.account_for_token(token)
         if account is None:
             raise NotAuthenticated("请先登录（令牌缺失、过期或已注销）", code="not_authenticated")
         g.account, g.api_token = account, token

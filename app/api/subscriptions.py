@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validates_schema
 
 from app.api.security import current_account, require_account
-from app.domain import consent
+from app.domain.messaging import consent
 from app.extensions import db
 
 blp = Blueprint("subscriptions", __name__, description="订阅消息授权（一次性订阅额度与长期订阅）")

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 @with_appcontext
 def plan_holiday_campaigns_command() -> None:
     """Create the draft greeting campaigns of holidays within HOLIDAY_CAMPAIGN_LEAD_DAYS (idempotent)."""
-    from app.domain import holidays
+    from app.domain.campaigns import holidays
     from app.extensions import db
 
     result = holidays.plan_holiday_campaigns()

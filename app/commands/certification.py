@@ -10,8 +10,11 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from app.domain import booking, certification_daily, certification_imports, certification_slots, tabular
+from app.domain.certification import booking, imports
+from app.domain.certification import daily as certification_daily
+from app.domain.certification import slots as certification_slots
 from app.domain.errors import DomainError
+from app.domain.files import spreadsheets
 from app.extensions import db
 
 SHOWN_ERRORS = 100
@@ -45,7 +48,7 @@ def open_slots_command(code: str, start, days: int) -> None:
 def import_certifications_command(file: str) -> None:
     """Import certification results (id_number,certified_on,method; or 身份证号,认证日期,认证方式)."""
     try:
-        result = certification_imports.import_certifications(tabular.iter_rows(file), source_name=Path(file).name)
+        result = imports.import_certifications(spreadsheets.iter_rows(file), source_name=Path(file).name)
     except DomainError as exc:
         raise _fail(exc) from exc
     for error in result.errors[:SHOWN_ERRORS]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from app.domain import demo
+from app.domain.demo import seed as demo
 
 
 @click.command("seed-demo")

@@ -13,9 +13,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from app.domain import imports, tabular
+from app.domain.archives import imports
 from app.domain.errors import DomainError
-from app.domain.tabular import ImportResult
+from app.domain.files import spreadsheets
+from app.domain.files.spreadsheets import ImportResult
 
 SHOWN_ERRORS = 100  # more than this on a terminal helps nobody; --errors-out has them all
 
@@ -26,9 +27,9 @@ def _stdout_is_terminal() -> bool:
 
 def _run(path: str, importer: Callable[..., ImportResult], errors_out: str | None, **options) -> None:
     try:
-        rows = tabular.iter_rows(path)
+        rows = spreadsheets.iter_rows(path)
         if _stdout_is_terminal():
-            total = tabular.estimate_rows(path) or 0
+            total = spreadsheets.estimate_rows(path) or 0
             with click.progressbar(length=total, label="导入中", show_pos=True) as bar:
                 result = importer(rows, progress=bar.update, **options)
         else:

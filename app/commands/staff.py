@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from app.domain import staff as staff_domain
 from app.domain.errors import DomainError
+from app.domain.org import staff as staff_domain
 from app.extensions import db
 from app.models.staff import ROLE_LABELS, STAFF_ROLES
 

@@ -125,7 +125,7 @@ def cron_command() -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Run the outbox sweeper once: resume campaigns, mark stale sends unknown, re-enqueue lost rows."""
-    from app.domain import sending
+    from app.domain.messaging import sending
 
     click.echo(json.dumps(sending.sweep()))
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from app.domain import archives
+from app.domain.archives import records
 from app.extensions import db
 from tests.factories import make_id_number, make_retiree, make_staff
 
@@ -22,7 +22,7 @@ def searchable(tree):
 
 
 def _found(staff, query) -> set[str]:
-    return {r.name for r in archives.search_retirees(staff, query, 1, 50).items}
+    return {r.name for r in records.search_retirees(staff, query, 1, 50).items}
 
 
 @pytest.mark.parametrize("query_of", [
@@ -56,7 +56,7 @@ def test_name_search_treats_wildcards_literally(searchable):
 
 
 def test_page_numbers_show_gaps():
-    page = archives.Page(items=[], total=200, page=5, per_page=20)
+    page = records.Page(items=[], total=200, page=5, per_page=20)
     assert page.pages == 10 and page.has_prev and page.has_next
     assert page.page_numbers() == [1, None, 3, 4, 5, 6, 7, None, 10]
-    assert archives.Page(items=[], total=0, page=1, per_page=20).page_numbers() == [1]
+    assert records.Page(items=[], total=0, page=1, per_page=20).page_numbers() == [1]

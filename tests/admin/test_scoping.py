@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.domain import archives
+from app.domain.archives import records
 from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import AuditEntry, Binding
@@ -36,7 +36,7 @@ def _retiree_table(html: str) -> str:
 
 
 def _names(staff, query=None) -> set[str]:
-    page = archives.search_retirees(staff, query, 1, 100)
+    page = records.search_retirees(staff, query, 1, 100)
     return {r.name for r in page.items}
 
 
@@ -53,20 +53,20 @@ def test_search_is_scoped_to_the_subtree(world, role, region, visible):
     staff = make_staff(role, world["tree"][region])
     people = world["people"]
     assert _names(staff) == {people[k].name for k in visible}
-    assert archives.search_retirees(staff, None, 1, 20).total == len(visible)
+    assert records.search_retirees(staff, None, 1, 20).total == len(visible)
     for key, retiree in people.items():
-        found = _names(staff, retiree.name) | _names(staff, archives.full_id_number(retiree)) \
+        found = _names(staff, retiree.name) | _names(staff, records.full_id_number(retiree)) \
             | _names(staff, retiree.id_masked) | _names(staff, retiree.id_masked[-4:])
         assert (retiree.name in found) is (key in visible), (key, found)
 
 
 def test_get_for_staff_outside_subtree_is_not_found(world):
     staff = make_staff("community_worker", world["tree"]["community_a"])
-    assert archives.get_for_staff(staff, world["people"]["a"].id) is world["people"]["a"]
+    assert records.get_for_staff(staff, world["people"]["a"].id) is world["people"]["a"]
     with pytest.raises(NotFound):
-        archives.get_for_staff(staff, world["people"]["b"].id)
+        records.get_for_staff(staff, world["people"]["b"].id)
     with pytest.raises(NotFound):
-        archives.reveal_id_number(staff, world["people"]["b"].id)
+        records.reveal_id_number(staff, world["people"]["b"].id)
     assert db.session.scalar(select(db.func.count(AuditEntry.id))) == 0
 
 
@@ -82,7 +82,7 @@ def worker_a(world, login_as):
 def test_community_worker_list_and_searches_hide_other_community(world, worker_a):
     other = world["people"]["b"]
     pages = [worker_a.get("/staff/"), worker_a.get("/staff/", query_string={"q": other.name}),
-             worker_a.get("/staff/", query_string={"q": archives.full_id_number(other)}),
+             worker_a.get("/staff/", query_string={"q": records.full_id_number(other)}),
              worker_a.get("/staff/", query_string={"q": other.id_masked[-4:]})]
     for response in pages:
         html = response.get_data(as_text=True)
@@ -101,7 +101,7 @@ def test_community_worker_gets_404_for_other_community_detail(world, worker_a):
     assert other.name not in detail.get_data(as_text=True)
     full = worker_a.post(f"/staff/retirees/{other.id}/full-id")
     assert full.status_code == 404
-    assert archives.full_id_number(other) not in full.get_data(as_text=True)
+    assert records.full_id_number(other) not in full.get_data(as_text=True)
     assert db.session.scalar(select(db.func.count(AuditEntry.id))) == 0
     # Same answer as an id that does not exist.
     assert worker_a.get("/staff/retirees/999999").status_code == 404

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import select
 
-from app.domain import archives
+from app.domain.archives import records
 from app.extensions import db
 from app.models import AuditEntry, Binding
 from tests.admin.support import PASSWORD, csrf_token_from, fresh_client, login
@@ -193,7 +193,7 @@ def test_home_lists_retirees_masked(login_as, tree, worker):
     db.session.commit()
     html = _html(login_as(worker).get("/staff/"))
     assert "王秀英" in html
-    assert old.id_masked in html and archives.full_id_number(old) not in html
+    assert old.id_masked in html and records.full_id_number(old) not in html
     assert "139****5678" in html and "13912345678" not in html
     assert "高龄" in html and "孤寡" in html
     assert "女" in html and "健在" in html and "正常发放" in html
@@ -328,7 +328,7 @@ def test_helper_cannot_view_full_id(login_as, tree):
     assert retiree.id_masked in html and "查看完整身份证号" not in html
     response = client.post(f"/staff/retirees/{retiree.id}/full-id")
     assert response.status_code == 403
-    assert archives.full_id_number(retiree) not in _html(response)
+    assert records.full_id_number(retiree) not in _html(response)
     assert db.session.scalar(select(db.func.count(AuditEntry.id))) == 0
 
 
@@ -342,7 +342,7 @@ def test_detail_page_is_masked(login_as, tree, worker):
     html = _html(response)
     assert response.status_code == 200
     assert "冯淑华" in html and retiree.id_masked in html and "136****1234" in html
-    assert archives.full_id_number(retiree) not in html and "13600001234" not in html
+    assert records.full_id_number(retiree) not in html and "13600001234" not in html
     assert "残疾" in html and "查看完整身份证号" in html
 
 
@@ -352,13 +352,13 @@ def test_full_id_shown_once_and_audited(login_as, tree, worker):
     client = login_as(worker)
     response = client.post(f"/staff/retirees/{retiree.id}/full-id")
     assert response.status_code == 200
-    assert archives.full_id_number(retiree) in _html(response)
+    assert records.full_id_number(retiree) in _html(response)
     assert "no-store" in response.headers["Cache-Control"]
     entry = db.session.scalar(select(AuditEntry))
     assert (entry.action, entry.actor_type, entry.actor_id) == ("retiree.view_full_id", "staff", worker.id)
     assert (entry.subject_type, entry.subject_id) == ("retiree", retiree.id)
     # Reloading the detail page shows the masked form again.
-    assert archives.full_id_number(retiree) not in _html(client.get(f"/staff/retirees/{retiree.id}"))
+    assert records.full_id_number(retiree) not in _html(client.get(f"/staff/retirees/{retiree.id}"))
 
 
 def test_full_id_needs_post(login_as, tree, worker):

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import event, select
 
 from app import create_app
-from app.domain import bindings, clock
+from app.domain import clock
+from app.domain.accounts import bindings
 from app.domain.errors import Conflict, NotAuthorized, NotFound
 from app.extensions import db
 from app.models import AuditEntry, Binding

@@ -8,7 +8,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from app.domain import campaigns, clock, holidays
+from app.domain import clock
+from app.domain.campaigns import holidays, lifecycle
 from app.extensions import db
 from tests.campaigns.conftest import GREETING, give_credit
 from tests.factories import make_retiree, make_staff, make_tree
@@ -34,7 +35,7 @@ def world(app, live_server):
         make_retiree(tree["community_a2"], name="赵大爷", phone="13912345678")
         with clock.frozen(holidays.double_ninth(clock.today().year + 1) - timedelta(days=10)):
             draft_id = holidays.plan_holiday_campaigns().created[0]
-        scheduled = campaigns.create_campaign(
+        scheduled = lifecycle.create_campaign(
             admin, name="社保政策宣传", template_key="holiday_greeting", data=dict(GREETING),
             region=tree["street_a"], categories=[], include_retirees=True, include_relatives=False,
             send_at=clock.now() + timedelta(days=2))

@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.domain import clock, reports, visits
+from app.domain import clock
+from app.domain.cases import reports, visits
 from app.extensions import db
 from app.models import Retiree
 from app.models.cases import CostLine, HardshipCase, HelpRecord, Report, VisitRecord

@@ -9,7 +9,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.domain import activities, clock, feedback
+from app.domain import clock
+from app.domain.evaluation import feedback
+from app.domain.events import activities
 from app.extensions import db
 from app.models import Account, Retiree
 from app.models.evaluation import FeedbackTicket

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.domain import archives
+from app.domain.archives import records
 from app.extensions import db
 from app.models import AuditEntry, Binding
 from tests.factories import make_id_number, make_retiree, make_staff, make_tree
@@ -42,7 +42,7 @@ def staff_world(app, live_server):
         make_retiree(tree["community_b"], name="林外区")
         binding = bind(make_account(), target, relation="child", status="pending")
         db.session.commit()
-        world = {"target_id": target.id, "masked": target.id_masked, "full": archives.full_id_number(target),
+        world = {"target_id": target.id, "masked": target.id_masked, "full": records.full_id_number(target),
                  "binding_id": binding.id}
         db.session.remove()
     return world

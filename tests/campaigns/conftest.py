@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.domain import campaigns, templates
+from app.domain.campaigns import lifecycle
+from app.domain.messaging import templates
 from app.extensions import db
 from app.models import Account
 from app.models.messaging import SubscriptionCredit
@@ -99,7 +100,7 @@ def new_campaign(staff, region, **overrides):
     spec = dict(name="2026年春节慰问", template_key="holiday_greeting", data=dict(GREETING), region=region,
                 categories=[], include_retirees=True, include_relatives=True, send_at=None)
     spec.update(overrides)
-    campaign = campaigns.create_campaign(staff, **spec)
+    campaign = lifecycle.create_campaign(staff, **spec)
     db.session.commit()
     return campaign
 

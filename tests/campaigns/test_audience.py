@@ -6,7 +6,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from app.domain import campaign_audience, campaign_dispatch, campaigns, clock
+from app.domain import clock
+from app.domain.campaigns import audience as campaign_audience
+from app.domain.campaigns import dispatch as campaign_dispatch
+from app.domain.campaigns import lifecycle
 from app.extensions import db
 from app.models import Retiree
 from app.models.messaging import Campaign, Notification, OfflineContact
@@ -60,7 +63,7 @@ def test_dispatch_writes_rows_and_offline_list_and_is_idempotent(world, wechat_s
     app.config["MESSAGING_BATCH_SIZE"] = 2  # several keyset pages even for this small audience
     try:
         campaign = new_campaign(world.street_admin, world.tree["street_a"])
-        campaigns.approve(world.street_admin, campaign)
+        lifecycle.approve(world.street_admin, campaign)
         db.session.commit()  # inline jobs: the dispatch and its send batches run now
         rows = db.session.execute(select(Notification.account_id, Notification.status, Notification.idempotency_key)
                                   .where(Notification.campaign_id == campaign.id)).all()

@@ -6,7 +6,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.domain import clock, holidays, templates
+from app.domain import clock
+from app.domain.campaigns import holidays
+from app.domain.messaging import templates
 from app.extensions import db
 from app.models.messaging import Campaign
 from tests.factories import make_retiree

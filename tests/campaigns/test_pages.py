@@ -88,9 +88,9 @@ def test_scheduled_campaign_starts_when_due_and_finishes(world, wechat_sandbox):
 
     send_at = clock.now() + timedelta(hours=2)
     campaign = new_campaign(world.street_admin, world.tree["community_a2"], send_at=send_at)
-    from app.domain import campaigns
+    from app.domain.campaigns import lifecycle
 
-    campaigns.approve(world.street_admin, campaign)
+    lifecycle.approve(world.street_admin, campaign)
     db.session.commit()
     assert campaign_jobs.tick() == {"started": 0, "done": 0, "restarted": 0, "relaunched": 0}
     with clock.frozen(send_at + timedelta(minutes=1)):
@@ -107,9 +107,9 @@ def _workbook_rows(response) -> list[tuple]:
 
 def test_offline_list_download_content_scope_and_audit(world, staff_client, app):
     campaign = new_campaign(world.street_admin, world.tree["street_a"])
-    from app.domain import campaigns
+    from app.domain.campaigns import lifecycle
 
-    campaigns.approve(world.street_admin, campaign)
+    lifecycle.approve(world.street_admin, campaign)
     db.session.commit()
     response = staff_client(world.street_admin).get(f"/staff/campaigns/{campaign.id}/offline.xlsx")
     assert response.status_code == 200

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app.domain import campaigns, clock, sending
+from app.domain import clock
+from app.domain.campaigns import lifecycle
+from app.domain.messaging import sending
 from app.extensions import db, redis_store
 from app.models.campaigns import CampaignBatch
 from app.models.messaging import Campaign, OfflineContact
@@ -33,7 +35,7 @@ def _assert_exactly_once(sandbox, consenting: set[str]) -> None:
 def test_a_few_thousand_recipients_exactly_once(rq_mode, tree, admin, wechat_sandbox):
     consenting = bulk_audience(tree["community_a"], 3000)
     campaign = new_campaign(admin, tree["street_a"], include_relatives=False)
-    campaigns.approve(admin, campaign)
+    lifecycle.approve(admin, campaign)
     db.session.commit()  # the dispatch job goes to Redis
     run_worker(rq_mode)
     counts = status_counts(campaign.id)
@@ -47,7 +49,7 @@ def test_a_few_thousand_recipients_exactly_once(rq_mode, tree, admin, wechat_san
     db.session.commit()
     from app.jobs import jobs
 
-    jobs.enqueue(campaigns.DISPATCH_JOB, campaign.id, queue="default")
+    jobs.enqueue(lifecycle.DISPATCH_JOB, campaign.id, queue="default")
     run_worker(rq_mode)
     assert status_counts(campaign.id) == {"sent": 2000, "no_consent": 1000}
     assert wechat_sandbox.stats()["accepted"] == 2000
@@ -60,17 +62,17 @@ def test_pause_stops_sending_and_resume_sends_the_rest_once(rq_mode, tree, admin
     consenting = bulk_audience(tree["community_a"], 600, consent_every=None)
     rq_mode.config["MESSAGING_BATCH_SIZE"] = 200
     campaign = new_campaign(admin, tree["street_a"], include_relatives=False)
-    campaigns.approve(admin, campaign)
+    lifecycle.approve(admin, campaign)
     db.session.commit()
     run_worker(rq_mode, queues=("default",))  # dispatch only: three slice jobs wait
-    campaigns.pause(admin, db.session.get(Campaign, campaign.id))
+    lifecycle.pause(admin, db.session.get(Campaign, campaign.id))
     db.session.commit()
     run_worker(rq_mode)  # the slices are written, but nothing of a paused campaign is sent
     assert status_counts(campaign.id) == {"pending": 600}
     assert wechat_sandbox.stats()["accepted"] == 0
-    progress = campaigns.progress(db.session.get(Campaign, campaign.id))
+    progress = lifecycle.progress(db.session.get(Campaign, campaign.id))
     assert (progress.status, progress.queued, progress.sent) == ("paused", 600, 0)
-    campaigns.resume(admin, db.session.get(Campaign, campaign.id))
+    lifecycle.resume(admin, db.session.get(Campaign, campaign.id))
     db.session.commit()  # the requeue job goes to Redis
     run_worker(rq_mode)
     assert status_counts(campaign.id) == {"sent": 600}
@@ -83,7 +85,7 @@ def test_quota_45009_pauses_until_midnight_then_resumes(rq_mode, tree, admin, we
     with clock.frozen(start):
         campaign = new_campaign(admin, tree["street_a"], include_relatives=False)
         wechat_sandbox.set_quota_exhausted(True)
-        campaigns.approve(admin, campaign)
+        lifecycle.approve(admin, campaign)
         db.session.commit()
         run_worker(rq_mode)
         db.session.expire_all()
@@ -112,7 +114,7 @@ def test_slices_lost_with_redis_are_enqueued_again_by_the_tick(rq_mode, tree, ad
     start = clock.now()
     with clock.frozen(start):
         campaign = new_campaign(admin, tree["street_a"], include_relatives=False)
-        campaigns.approve(admin, campaign)
+        lifecycle.approve(admin, campaign)
         db.session.commit()
         run_worker(rq_mode, queues=("default",))  # dispatched: four slice jobs in Redis
         redis_store.client.flushdb()               # … and gone

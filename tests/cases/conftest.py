@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.domain import certification, clock
+from app.domain import clock
+from app.domain.certification import cycle
 from app.extensions import db
 from app.models.certification import Slot
 from app.models.messaging import Notification
@@ -89,9 +90,9 @@ def notifications(template_key: str, account=None) -> list[Notification]:
 
 def booked_retiree_slot(tree, retiree):
     """Make `retiree` due for certification and give them a booking tomorrow at a service point."""
-    from app.domain import booking
+    from app.domain.certification import booking
 
-    certification.record_certification(retiree, TODAY - timedelta(days=335), "on_site")
+    cycle.record_certification(retiree, TODAY - timedelta(days=335), "on_site")
     point = make_service_point(tree["community_a"], code="SP-CASES")
     when = datetime(2025, 3, 11, 9, 0, tzinfo=clock.SERVICE_ZONE)
     slot = Slot(service_point_id=point.id, starts_at=when, ends_at=when + timedelta(minutes=30), capacity=2, booked=0)

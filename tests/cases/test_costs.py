@@ -5,7 +5,8 @@ from datetime import date
 
 import pytest
 
-from app.domain import clock, costs, deaths, hardship, reports, visits
+from app.domain import clock
+from app.domain.cases import costs, deaths, hardship, reports, visits
 from app.domain.errors import NotAuthorized, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, Retiree

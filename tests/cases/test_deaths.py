@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.domain import deaths, reports, visits
+from app.domain.cases import deaths, reports, visits
 from app.domain.errors import Conflict, NotAuthorized
 from app.extensions import db
 from app.models import AuditEntry, Retiree
@@ -74,11 +74,11 @@ def test_verify_applies_the_whole_cascade(busy_family, people):
     stop = db.session.query(PensionStop).one()
     assert stop.stopped_since == date(2025, 3, 8)
     # Reminders and campaigns stop by themselves: messaging reaches nobody about the deceased.
-    from app.domain import messaging
+    from app.domain.messaging import outbox
 
     retiree = db.session.get(Retiree, busy_family.retiree.id)
-    assert messaging.notify(retiree, "certification_due", {"name": "王秀英"}, "after-death-reminder") == []
-    assert messaging.notify(retiree, "holiday_greeting", {"festival": "春节"}, "after-death-greeting") == []
+    assert outbox.notify(retiree, "certification_due", {"name": "王秀英"}, "after-death-reminder") == []
+    assert outbox.notify(retiree, "holiday_greeting", {"festival": "春节"}, "after-death-greeting") == []
 
 
 def test_verify_with_a_corrected_date_and_config_deadline(app, family, people):
@@ -93,8 +93,8 @@ def test_verify_with_a_corrected_date_and_config_deadline(app, family, people):
     assert result.condolence_task.due_on == TODAY + timedelta(days=5)
 
 
-@pytest.mark.parametrize("failing", ["app.domain.deaths.messaging.notify", "app.domain.deaths.visits.create_task",
-                                     "app.domain.deaths.audit.record"])
+@pytest.mark.parametrize("failing", ["app.domain.cases.deaths.outbox.notify", "app.domain.cases.deaths.visits.create_task",
+                                     "app.domain.cases.deaths.audit.record"])
 def test_a_failure_in_the_middle_leaves_nothing_half_done(busy_family, people, monkeypatch, failing):
     before = snapshot(busy_family.retiree.id)
 
@@ -196,7 +196,8 @@ def test_condolence_visit_done_closes_the_report_and_notifies(family, people):
 def test_verify_gives_the_deceased_activity_seat_to_the_next_in_line(family, people, tree):
     from datetime import datetime, time
 
-    from app.domain import activities, clock
+    from app.domain import clock
+    from app.domain.events import activities
     from app.models.events import ActivityRegistration
     from tests.factories import make_retiree
 

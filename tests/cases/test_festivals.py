@@ -5,7 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.domain import clock, festivals, visits
+from app.domain import clock
+from app.domain.cases import festivals, visits
 from app.domain.errors import NotAuthorized, Unprocessable, ValidationFailed
 from app.extensions import db
 from app.models.cases import FestivalRoster, FestivalRosterEntry
@@ -138,7 +139,7 @@ def test_coverage_counts_retirees_actually_visited(village, people, tree):
 
 
 def test_a_death_takes_the_retiree_out_of_the_denominator(village, people, family):
-    from app.domain import deaths, reports
+    from app.domain.cases import deaths, reports
 
     with clock.frozen(JAN):
         family.retiree.category_rows  # noqa: B018 — loaded before the change below

@@ -5,7 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.domain import clock, hardship, reports
+from app.domain import clock
+from app.domain.cases import hardship, reports
 from app.domain.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry

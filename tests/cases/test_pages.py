@@ -4,7 +4,8 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from app.domain import clock, reports, visits
+from app.domain import clock
+from app.domain.cases import reports, visits
 from app.extensions import db
 from app.models import Retiree
 from app.models.cases import CostLine, HardshipCase, Report, UnitCost, VisitRecord
@@ -154,10 +155,10 @@ def test_death_page_denials(staff_client, family, people):
 
 
 def test_hardship_pages(staff_client, family, people):
-    from app.domain import archives
+    from app.domain.archives import records
 
     client = staff_client(people.worker)
-    number = archives.full_id_number(family.retiree)
+    number = records.full_id_number(family.retiree)
     response = client.post("/staff/hardship/new", data={"id_number": number, "description": "独居困难"})
     assert response.status_code == 302
     case = db.session.query(HardshipCase).one()

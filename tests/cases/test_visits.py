@@ -5,7 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.domain import clock, reports, visits
+from app.domain import clock
+from app.domain.cases import reports, visits
 from app.domain.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
 from app.extensions import db
 from app.models.cases import CostLine, Report, VisitRecord
@@ -213,9 +214,9 @@ def test_revisit_delay_is_configurable(app, family, people):
 
 
 def test_home_certification_visit_certifies_the_retiree(family, people):
-    from app.domain import certification
+    from app.domain.certification import cycle
 
-    certification.record_certification(family.retiree, TODAY - timedelta(days=335), "on_site")
+    cycle.record_certification(family.retiree, TODAY - timedelta(days=335), "on_site")
     report, _ = reports.file_report(family.me, {"type": "home_certification", "retiree_id": family.retiree.id})
     db.session.commit()
     task = report.visit_task

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.domain import booking, certification
+from app.domain.certification import booking
+from app.domain.certification import cycle as certification
 from app.domain.errors import Conflict
 from app.extensions import db
 from app.models.certification import Booking, Slot

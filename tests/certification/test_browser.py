@@ -5,7 +5,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.domain import archives, booking
+from app.domain.archives import records
+from app.domain.certification import booking
 from app.extensions import db
 from app.models.certification import Booking, CertificationRecord, Slot
 from tests.certification.conftest import at, due_retiree, make_slot
@@ -31,7 +32,7 @@ def world(app, live_server):
         b2 = booking.book(None, absent, slot.id)
         db.session.commit()
         ids = {"point": point.id, "b1": b1.id, "b2": b2.id, "comes": comes.id,
-               "walker_number": archives.full_id_number(walker), "walker": walker.id}
+               "walker_number": records.full_id_number(walker), "walker": walker.id}
         db.session.remove()
     return ids
 

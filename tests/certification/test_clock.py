@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.domain import certification, certification_daily, clock
+from app.domain import clock
+from app.domain.certification import cycle as certification
+from app.domain.certification import daily as certification_daily
 from app.domain.errors import Unprocessable, ValidationFailed
 from app.extensions import db
 from app.models import AuditEntry, Retiree
@@ -214,7 +216,7 @@ def test_due_reminders_each_exactly_once(tree):
 
 
 def test_day_before_booking_reminder_once(tree, point):
-    from app.domain import booking
+    from app.domain.certification import booking
 
     retiree = retiree_in(tree["community_a"], certified_on=TODAY - timedelta(days=335))
     account, _ = account_with_binding(retiree)

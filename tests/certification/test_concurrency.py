@@ -13,7 +13,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from app.domain import booking, clock
+from app.domain import clock
+from app.domain.certification import booking
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models.certification import Booking, Slot

@@ -7,7 +7,7 @@ from datetime import date
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from app.domain import archives
+from app.domain.archives import records
 from app.extensions import db
 from app.models.certification import CertificationRecord, CertificationState
 from tests.admin.conftest import fresh_client
@@ -29,15 +29,15 @@ def test_cli_import_reports_bad_rows_and_is_idempotent(runner, tree, tmp_path):
     unknown = make_id_number(date(1951, 2, 3))
     rows = [
         "id_number,certified_on,method",
-        f"{archives.full_id_number(a)},2025-02-01,self_service_face",
-        f"{archives.full_id_number(b)},2025/02/03,数据比对",
-        f"{archives.full_id_number(a)},2025-02-01,self_service_face",  # duplicate in the file
+        f"{records.full_id_number(a)},2025-02-01,self_service_face",
+        f"{records.full_id_number(b)},2025/02/03,数据比对",
+        f"{records.full_id_number(a)},2025-02-01,self_service_face",  # duplicate in the file
         "110101199003070000,2025-02-01,data_match",  # bad check digit
         f"{unknown},2025-02-01,data_match",
-        f"{archives.full_id_number(a)},2025-13-01,data_match",
-        f"{archives.full_id_number(a)},2025-04-01,data_match",  # after the frozen today
-        f"{archives.full_id_number(a)},2025-02-02,carrier pigeon",
-        f"{archives.full_id_number(dead)},2025-02-02,data_match",
+        f"{records.full_id_number(a)},2025-13-01,data_match",
+        f"{records.full_id_number(a)},2025-04-01,data_match",  # after the frozen today
+        f"{records.full_id_number(a)},2025-02-02,carrier pigeon",
+        f"{records.full_id_number(dead)},2025-02-02,data_match",
         ",,",
     ]
     path = tmp_path / "faces.csv"
@@ -63,7 +63,7 @@ def test_cli_import_xlsx_with_chinese_headers(runner, tree, tmp_path):
     book = Workbook()
     sheet = book.active
     sheet.append(["身份证号", "认证日期", "认证方式"])
-    sheet.append([archives.full_id_number(a), date(2025, 3, 1), "人脸识别"])
+    sheet.append([records.full_id_number(a), date(2025, 3, 1), "人脸识别"])
     path = tmp_path / "12333.xlsx"
     book.save(path)
     result = runner.invoke(args=["import-certifications", str(path)])
@@ -90,8 +90,8 @@ def test_upload_page_imports_only_in_scope(app, tree):
     client = fresh_client(app)
     assert login(client, worker).status_code == 302
     body = ("身份证号,认证日期,认证方式\n"
-            f"{archives.full_id_number(mine)},2025-03-01,数据比对\n"
-            f"{archives.full_id_number(theirs)},2025-03-01,数据比对\n").encode()
+            f"{records.full_id_number(mine)},2025-03-01,数据比对\n"
+            f"{records.full_id_number(theirs)},2025-03-01,数据比对\n").encode()
     response = client.post("/staff/certification/import", data={"file": (io.BytesIO(body), "match.csv")},
                            content_type="multipart/form-data")
     text = response.get_data(as_text=True)

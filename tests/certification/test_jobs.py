@@ -5,7 +5,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from app.domain import booking, certification, certification_daily, clock
+from app.domain import clock
+from app.domain.certification import booking, cycle
+from app.domain.certification import daily as certification_daily
 from app.extensions import db
 from app.models import Retiree
 from app.models.certification import Booking, CertificationState, Slot, WaitlistEntry
@@ -45,7 +47,7 @@ def test_certification_elsewhere_releases_the_booking_to_the_waitlist(app, tree,
     held = booking.book(None, booker, slot.id)
     entry = booking.join_waitlist(account, waiter, slot.id)
     db.session.commit()
-    certification.record_certification(booker, TODAY, "data_match")  # the 12333 file arrived first
+    cycle.record_certification(booker, TODAY, "data_match")  # the 12333 file arrived first
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Booking, held.id).status == "cancelled"

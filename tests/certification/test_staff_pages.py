@@ -10,15 +10,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app.domain import (
-    archives,
-    booking,
-    certification,
-    certification_daily,
-    certification_reports,
-    certification_slots,
-    clock,
-)
+from app.domain import clock
+from app.domain.archives import records
+from app.domain.certification import booking, cycle, daily, reports
+from app.domain.certification import slots as certification_slots
 from app.extensions import db
 from app.models import AuditEntry
 from app.models.certification import Booking, CertificationRecord, CertificationState, OpeningHours, Slot
@@ -94,7 +89,7 @@ def test_roster_check_in_certified_no_show_and_walk_in(client, tree, point):
                                                                  CertificationRecord.certified_on == TODAY))
     assert (record.method, record.staff_id, record.source) == ("on_site", worker.id, f"booking:{b1.id}")
     assert db.session.get(CertificationState, comes.id).status == "ok"
-    number = archives.full_id_number(walker)
+    number = records.full_id_number(walker)
     response = client.post(f"/staff/certification/points/{point.id}/walk-in",
                            data={"id_number": number, "method": "on_site"}, follow_redirects=True)
     assert "刘德明：现场认证已登记" in response.get_data(as_text=True)
@@ -137,7 +132,7 @@ def test_risk_list_is_scoped_audited_and_exported(client, tree):
     mine = retiree_in(tree["community_a"], name="陈光荣", certified_on=date(2024, 1, 15), mobility_limited=True)
     theirs = retiree_in(tree["community_b"], name="周文华", certified_on=date(2024, 1, 15))
     current = retiree_in(tree["community_a2"], name="吴丽", certified_on=TODAY - timedelta(days=10))
-    certification_daily.daily_tick()
+    daily.daily_tick()
     _as(client, street)
     page = client.get("/staff/certification/risk")
     text = page.get_data(as_text=True)
@@ -160,7 +155,7 @@ def test_agency_admin_sees_the_whole_city(client, tree):
     agency = make_staff("agency_admin", tree["city"])
     retiree_in(tree["community_a"], name="甲", certified_on=date(2024, 1, 15))
     retiree_in(tree["community_b"], name="乙", certified_on=date(2024, 1, 15))
-    certification_daily.daily_tick()
+    daily.daily_tick()
     _as(client, agency)
     text = client.get("/staff/certification/risk").get_data(as_text=True)
     assert "甲" in text and "乙" in text
@@ -168,17 +163,17 @@ def test_agency_admin_sees_the_whole_city(client, tree):
 
 def test_work_fee_counts(client, tree):
     a1 = retiree_in(tree["community_a"], certified_on=date(2025, 1, 5))
-    certification.record_certification(a1, date(2025, 2, 5), "data_match")  # twice in the period: once
+    cycle.record_certification(a1, date(2025, 2, 5), "data_match")  # twice in the period: once
     retiree_in(tree["community_a"], certified_on=date(2025, 2, 1), method="self_service_face")
     retiree_in(tree["community_a2"], certified_on=date(2025, 2, 1))
     retiree_in(tree["community_b"], certified_on=date(2025, 2, 1))
     retiree_in(tree["community_a"], certified_on=date(2024, 12, 31))  # before the period
     db.session.commit()
-    rows = certification_reports.work_fee_counts(tree["street_a"], date(2025, 1, 1), date(2025, 3, 10))
+    rows = reports.work_fee_counts(tree["street_a"], date(2025, 1, 1), date(2025, 3, 10))
     assert [(r.community_code, r.certified, r.fee) for r in rows] == [
         ("510302001001", 2, Decimal("4")), ("510302001002", 1, Decimal("2"))]
     assert rows[0].by_method == {"on_site": 1, "data_match": 1, "self_service_face": 1}
-    priced = certification_reports.work_fee_counts(tree["city"], date(2025, 1, 1), date(2025, 3, 10),
+    priced = reports.work_fee_counts(tree["city"], date(2025, 1, 1), date(2025, 3, 10),
                                                    unit_cost=Decimal("2.5"))
     assert sum(r.fee for r in priced) == Decimal("10.0")
     worker = make_staff("community_worker", tree["community_a"])
@@ -203,13 +198,13 @@ def test_cycle_settings_page_is_admin_only_scoped_and_audited(client, tree):
     response = client.post("/staff/certification/settings", data={
         "region_code": tree["community_a"].code, "cycle_months": "6", "due_window_days": "30", "grace_days": "15"})
     assert response.status_code == 302
-    assert certification.settings_for(tree["community_a"]) == certification.CycleSettings(6, 30, 15)
-    assert certification.settings_for(tree["community_a2"]) == certification.CycleSettings(12, 60, 0)
+    assert cycle.settings_for(tree["community_a"]) == cycle.CycleSettings(6, 30, 15)
+    assert cycle.settings_for(tree["community_a2"]) == cycle.CycleSettings(12, 60, 0)
     assert _audits("certification.settings_changed") == 1
     other = client.post("/staff/certification/settings", data={
         "region_code": tree["community_b"].code, "cycle_months": "6", "due_window_days": "30", "grace_days": "0"})
     assert other.status_code == 403
-    assert certification.settings_for(tree["community_b"]) == certification.CycleSettings(12, 60, 0)
+    assert cycle.settings_for(tree["community_b"]) == cycle.CycleSettings(12, 60, 0)
     client.post("/staff/logout")
     worker = make_staff("community_worker", tree["community_a"])
     _as(client, worker)

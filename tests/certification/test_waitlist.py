@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.domain import booking, clock
+from app.domain import clock
+from app.domain.certification import booking
 from app.domain.errors import Conflict
 from app.extensions import db
 from app.models.certification import Booking, Slot, WaitlistEntry

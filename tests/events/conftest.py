@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.domain import activities, clock
+from app.domain import clock
+from app.domain.events import activities
 from app.extensions import db
 from tests.factories import make_retiree, make_staff, make_tree
 from tests.helpers import account_with_binding
@@ -19,7 +20,7 @@ def _fast_staff_passwords(monkeypatch):
     """Staff made here need a real hash, not a slow one: these tests are not about passwords."""
     from werkzeug.security import generate_password_hash
 
-    from app.domain import staff as staff_domain
+    from app.domain.org import staff as staff_domain
 
     monkeypatch.setattr(staff_domain, "generate_password_hash",
                         lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.domain import activities, clock
+from app.domain import clock
+from app.domain.events import activities
 from app.extensions import db
 from app.models import Retiree
 from app.models.events import Activity, ActivityRegistration

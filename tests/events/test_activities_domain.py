@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import activities, clock
+from app.domain import clock
 from app.domain.errors import NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.events import activities
 from app.extensions import db
 from app.models.events import Activity, ActivityRegistration
 from tests.events.conftest import new_activity

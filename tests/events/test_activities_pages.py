@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.domain import activities, clock
+from app.domain import clock
+from app.domain.events import activities
 from app.extensions import db
 from app.models.events import Activity, ActivityRegistration
 from tests.admin.support import login

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.domain import clock, feedback
+from app.domain import clock
 from app.domain.errors import Conflict, NotAuthorized, NotFound
+from app.domain.evaluation import feedback
 from app.extensions import db
 from app.models.evaluation import FeedbackTicket
 from app.models.messaging import Notification

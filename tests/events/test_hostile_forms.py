@@ -7,7 +7,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from app.domain import activities, clock, feedback, meetings, notices
+from app.domain import clock
+from app.domain.evaluation import feedback
+from app.domain.events import activities, meetings, notices
 from app.extensions import db
 from app.models.events import Activity, ActivityRegistration, MeetingInvitation, MeetingMaterial
 from app.models.notices import Notice

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.domain import clock, meetings
+from app.domain import clock
 from app.domain.errors import NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.events import meetings
 from app.extensions import db
 from app.models.events import Meeting, MeetingInvitation, MeetingMaterial
 from tests.admin.support import login

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.domain import clock, notices
+from app.domain import clock
 from app.domain.errors import Conflict, NotAuthorized, ValidationFailed
+from app.domain.events import notices
 from app.extensions import db
 from app.models.notices import Notice
 from tests.admin.support import login

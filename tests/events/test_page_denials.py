@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from app.domain import clock, feedback, meetings, notices
+from app.domain import clock
+from app.domain.evaluation import feedback
+from app.domain.events import meetings, notices
 from app.extensions import db
 from app.models import Binding
 from tests.admin.support import fresh_client, login

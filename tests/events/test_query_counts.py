@@ -9,7 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
-from app.domain import activities, clock, feedback, meetings, notices
+from app.domain import clock
+from app.domain.evaluation import feedback
+from app.domain.events import activities, meetings, notices
 from app.extensions import db
 from tests.admin.support import fresh_client, login
 from tests.events.conftest import new_activity

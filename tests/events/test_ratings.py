@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.domain import clock, feedback
+from app.domain import clock
+from app.domain.evaluation import feedback
 from app.extensions import db
 from app.models.evaluation import FeedbackTicket, Rating
 from app.models.events import ActivityRegistration
@@ -76,7 +77,7 @@ def test_low_score_opens_a_complaint_ticket(client, tree, people):
 
 
 def test_activity_subject_must_be_attended(client, tree, people):
-    from app.domain import activities
+    from app.domain.events import activities
 
     activity = new_activity(people["worker_a"], tree["community_a"], starts_in=timedelta(hours=2))
     registration = activities.register(people["account_a"], people["retiree_a"], activity.id).registration

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain import templates
+from app.domain.messaging import templates
 from app.extensions import db
 from app.models.messaging import SubscriptionCredit
 from tests.factories import make_retiree

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.callbacks import list_items, parse, signature_for
-from app.domain import consent, messaging
+from app.domain.messaging import consent, outbox
 from app.extensions import db
 from app.models.messaging import Notification
 from tests.helpers import make_account
@@ -124,7 +124,7 @@ def test_change_event_in_xml_turns_consent_off(client):
 
 def test_sent_event_records_the_delivery_status(client):
     account = make_account()
-    row = messaging.notify(account, "feedback_reply", {"topic": "a", "reply": "b", "replied_at": "10:00"}, "k",
+    row = outbox.notify(account, "feedback_reply", {"topic": "a", "reply": "b", "replied_at": "10:00"}, "k",
                            enqueue=False)[0]
     row.msgid = "1700827132819554304"
     db.session.commit()
@@ -138,9 +138,9 @@ def test_sent_event_records_the_delivery_status(client):
 def test_sent_event_settles_an_unknown_send_and_nothing_else(client):
     account, other = make_account(), make_account()
     data = {"topic": "a", "reply": "b", "replied_at": "10:00"}
-    older = messaging.notify(account, "feedback_reply", data, "k1", enqueue=False)[0]
-    newer = messaging.notify(account, "feedback_reply", data, "k2", enqueue=False)[0]
-    theirs = messaging.notify(other, "feedback_reply", data, "k1", enqueue=False)[0]
+    older = outbox.notify(account, "feedback_reply", data, "k1", enqueue=False)[0]
+    newer = outbox.notify(account, "feedback_reply", data, "k2", enqueue=False)[0]
+    theirs = outbox.notify(other, "feedback_reply", data, "k1", enqueue=False)[0]
     for row in (older, newer, theirs):
         row.status = "unknown"   # the answer never came back (worker killed mid-send)
     db.session.commit()

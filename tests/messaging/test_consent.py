@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import select
 
-from app.domain import consent, templates
+from app.domain.messaging import consent, templates
 from app.extensions import db
 from app.models.messaging import SubscriptionCredit
 from tests.helpers import auth_headers, make_account

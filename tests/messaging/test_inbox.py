@@ -1,7 +1,7 @@
 """The in-app inbox API: pagination newest first, unread counts, marking read, denial."""
 from __future__ import annotations
 
-from app.domain import messaging
+from app.domain.messaging import outbox
 from app.extensions import db
 from tests.helpers import auth_headers, make_account
 from tests.messaging.conftest import BOOKING_DATA
@@ -10,7 +10,7 @@ from tests.messaging.conftest import BOOKING_DATA
 def _fill(account, n: int) -> list[int]:
     ids = []
     for i in range(n):
-        ids += [r.id for r in messaging.notify(account, "booking_confirmed", BOOKING_DATA, f"k{i}", enqueue=False)]
+        ids += [r.id for r in outbox.notify(account, "booking_confirmed", BOOKING_DATA, f"k{i}", enqueue=False)]
     db.session.commit()
     return ids
 
@@ -43,7 +43,7 @@ def test_marking_read_is_idempotent_and_counts(client, app):
 
 def test_undeliverable_messages_still_show_in_the_inbox(client, app):
     account = make_account()
-    messaging.notify(account, "booking_confirmed", BOOKING_DATA, "k-inline")
+    outbox.notify(account, "booking_confirmed", BOOKING_DATA, "k-inline")
     db.session.commit()  # inline send: no credit → no_consent, but the inbox has it
     body = client.get("/api/v1/notifications", headers=auth_headers(account)).get_json()
     assert body["total"] == 1

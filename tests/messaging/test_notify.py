@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.domain import messaging, templates
+from app.domain.messaging import outbox as messaging
+from app.domain.messaging import templates
 from app.extensions import db
 from app.models.messaging import Notification, OfflineContact
 from tests.factories import make_retiree

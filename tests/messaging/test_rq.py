@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from app.domain import messaging, send_starts, sending
+from app.domain.messaging import outbox, send_starts, sending
 from app.extensions import db, redis_store
 from app.models import Account
 from app.models.messaging import Notification
@@ -42,7 +42,7 @@ def _assert_exactly_once(sandbox, consenting: set[str], rows_sent: int) -> None:
 def test_a_few_thousand_through_rq_exactly_once(rq_mode, wechat_sandbox):
     messaging_ids = make_audience(3000)
     campaign_id, ids, consenting = messaging_ids
-    job_ids = messaging.enqueue_send(ids)
+    job_ids = outbox.enqueue_send(ids)
     db.session.commit()
     assert len(job_ids) == 6  # batches of 500, never one job per message
     run_worker(rq_mode)
@@ -50,7 +50,7 @@ def test_a_few_thousand_through_rq_exactly_once(rq_mode, wechat_sandbox):
     assert counts == {"sent": 2000, "no_consent": 1000}
     _assert_exactly_once(wechat_sandbox, consenting, counts["sent"])
     # A second pass (duplicate jobs, sweeper) sends nothing more.
-    messaging.enqueue_send(ids)
+    outbox.enqueue_send(ids)
     db.session.commit()
     run_worker(rq_mode)
     sending.sweep()
@@ -75,7 +75,7 @@ def test_redis_down_while_events_are_written_then_the_sweeper_delivers(rq_mode, 
     with down.app_context():
         from app.models import Retiree
 
-        messaging.notify(db.session.get(Retiree, retiree_id), "booking_confirmed", BOOKING_DATA, "booking:77")
+        outbox.notify(db.session.get(Retiree, retiree_id), "booking_confirmed", BOOKING_DATA, "booking:77")
         db.session.commit()  # the event's transaction commits; the enqueue fails after it
         db.session.remove()
     assert "enqueue after commit failed" in caplog.text
@@ -93,7 +93,7 @@ def test_redis_flushed_mid_campaign_ends_sent_or_unknown_after_two_sweeps(rq_mod
     rq_mode.config["MESSAGING_SEND_CONCURRENCY"] = 8
     campaign_id, ids, consenting = make_audience(1500, consent_every=None)  # everyone consents
     wechat_sandbox.set_delay(2)
-    messaging.enqueue_send(ids)
+    outbox.enqueue_send(ids)
     db.session.commit()
     client = redis_store.client
     flushed = threading.Event()
@@ -181,14 +181,14 @@ def test_sigkill_mid_batch_then_new_worker_and_sweeper(rq_mode, wechat_sandbox, 
     wechat_sandbox.set_delay(20)  # 600 sends x 20 ms / 4 threads ≈ 3 s: time to kill it midway
     env = _subprocess_env(rq_mode, base_overrides)
     if real_redis(rq_mode):
-        messaging.enqueue_send(ids)
+        outbox.enqueue_send(ids)
         db.session.commit()
         command = [str(ROOT / ".venv/bin/flask"), "--app", "app", "worker", "--burst", "--no-scheduler"]
     else:
         (tmp_path / "ids.txt").write_text(",".join(map(str, ids)))
         env["REDIS_URL"] = "memory://crash"
         command = [sys.executable, "-c", (
-            "from app import create_app\nfrom app.domain import sending\n"
+            "from app import create_app\nfrom app.domain.messaging import sending\n"
             f"ids=[int(x) for x in open({str(tmp_path / 'ids.txt')!r}).read().split(',')]\n"
             "app=create_app()\nwith app.app_context(): sending.send_batch(ids)\n")]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
@@ -248,7 +248,7 @@ def test_transient_error_is_retried_by_a_delayed_job(rq_mode, family, wechat_san
     give_credits(me, "booking_confirmed", 1)
     rq_mode.config["MESSAGING_RETRY_BASE_SECONDS"] = 1
     wechat_sandbox.fail("subscribe_send", -1, times=1)
-    messaging.notify(me, "booking_confirmed", BOOKING_DATA, "k-retry")
+    outbox.notify(me, "booking_confirmed", BOOKING_DATA, "k-retry")
     db.session.commit()
     run_worker(rq_mode)
     row = db.session.scalar(select(Notification))

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.domain import clock, messaging, sending, templates
+from app.domain import clock
+from app.domain.messaging import outbox, sending, templates
 from app.extensions import db
 from app.models.messaging import Campaign, Notification, OfflineContact, SubscriptionCredit
 from tests.messaging.conftest import BOOKING_DATA, give_credits
@@ -38,7 +39,7 @@ def _credits(account, key="booking_confirmed") -> int:
 
 
 def _send(recipient, key="k1", template="booking_confirmed", data=None, **kw):
-    rows = messaging.notify(recipient, template, data or BOOKING_DATA, key, **kw)
+    rows = outbox.notify(recipient, template, data or BOOKING_DATA, key, **kw)
     db.session.commit()  # inline mode: the send job runs right after commit
     return rows
 
@@ -217,7 +218,7 @@ def test_one_send_at_a_time_per_openid(family, wechat_sandbox):
     give_credits(me, "booking_confirmed", 20)
     wechat_sandbox.set_delay(20)
     for i in range(20):
-        messaging.notify(me, "booking_confirmed", BOOKING_DATA, f"k{i}", enqueue=False)
+        outbox.notify(me, "booking_confirmed", BOOKING_DATA, f"k{i}", enqueue=False)
     db.session.commit()
     counts = sending.send_batch([r.id for r in _rows()])
     assert counts["sent"] == 20
@@ -227,7 +228,7 @@ def test_one_send_at_a_time_per_openid(family, wechat_sandbox):
 def test_a_batch_claims_only_pending_rows(family, wechat_sandbox):
     _, me, _ = family
     give_credits(me, "booking_confirmed", 5)
-    rows = messaging.notify(me, "booking_confirmed", BOOKING_DATA, "k", enqueue=False)
+    rows = outbox.notify(me, "booking_confirmed", BOOKING_DATA, "k", enqueue=False)
     db.session.commit()
     ids = [r.id for r in rows]
     assert sending.send_batch(ids)["sent"] == 1
@@ -250,7 +251,7 @@ def test_a_batch_interrupted_mid_send_returns_unstarted_rows_and_their_credits(t
         bind(account, retiree, "child")
         give_credits(account, "booking_confirmed", 1)
     db.session.commit()
-    rows = messaging.notify(retiree, "booking_confirmed", BOOKING_DATA, "interrupted", enqueue=False)
+    rows = outbox.notify(retiree, "booking_confirmed", BOOKING_DATA, "interrupted", enqueue=False)
     db.session.commit()
     ids = [r.id for r in rows]
     app.config["MESSAGING_SEND_CONCURRENCY"] = 2

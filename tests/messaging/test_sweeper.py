@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from rq.job import Job
 
-from app.domain import clock, messaging, sending
+from app.domain import clock
+from app.domain.messaging import outbox, sending
 from app.extensions import db, redis_store
 from app.models.messaging import Campaign, Notification
 from tests.messaging.conftest import make_audience, run_worker, status_counts
@@ -13,7 +14,7 @@ from tests.messaging.conftest import make_audience, run_worker, status_counts
 
 def test_queued_jobs_are_left_alone_lost_ones_are_reenqueued(rq_mode, wechat_sandbox):
     _, ids, _ = make_audience(30, consent_every=None)
-    job_ids = messaging.enqueue_send(ids)
+    job_ids = outbox.enqueue_send(ids)
     db.session.commit()
     assert sending.sweep()["reenqueued"] == 0  # the job still waits in Redis: no second job
     redis_store.client.delete(Job.key_for(job_ids[0]))  # lost (flush, eviction, failed enqueue)
@@ -61,13 +62,13 @@ def test_manual_pause_is_not_resumed_and_its_rows_wait(app, wechat_sandbox):
         app.config.pop("MESSAGING_PENDING_STALE_SECONDS")
     assert stats["resumed_campaigns"] == 0 and stats["reenqueued"] == 0
     assert db.session.get(Campaign, campaign_id).status == "paused"
-    assert messaging.status_counts(campaign_id) == {"pending": 3}
+    assert outbox.status_counts(campaign_id) == {"pending": 3}
 
 
 def test_a_dead_claims_unstarted_rows_are_sent_again_begun_ones_never(app, wechat_sandbox):
     from sqlalchemy import select
 
-    from app.domain import consent, send_starts, templates
+    from app.domain.messaging import consent, send_starts, templates
     from app.models.messaging import SubscriptionCredit
 
     _, ids, _ = make_audience(4, consent_every=None)

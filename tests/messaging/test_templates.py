@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain import templates
+from app.domain.messaging import templates
 from app.wechat.fields import check_data
 from tests.messaging.conftest import BOOKING_DATA, GREETING
 

@@ -1,0 +1,322 @@
+"""Annual pension-eligibility certification (协助资格认证): the clock, certifying, home visits.
+
+The clock of a retiree: `due_on` = anchor + cycle months, where the anchor is the last
+certification, or for a retiree never certified here the *baseline*: the later of the
+retirement date and the day the archive entered the system. (A retiree imported from paper
+records was certified under the old process; counting from the import avoids suspending the
+pensions of a whole city on the day it goes live.) Status on a day:
+
+    ok          today <  due_on - window
+    due         due_on - window <= today <= due_on
+    overdue     due_on < today <= due_on + grace
+    suspended   today > due_on + grace          (pension_status → suspended)
+    ended       deceased: out of the cycle
+
+Cycle months, window and grace are per region (CertificationSetting), inherited down the tree;
+the nearest setting above a community wins, else the CERT_* config defaults.
+Around it: `certification_daily` (the daily job), `booking` (bookings and the waitlist),
+`certification_slots` (opening hours, slots), `certification_roster` (the desk),
+`certification_imports` (result files) and `certification_reports` (risk list, work fees).
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from app.domain import audit, clock
+from app.domain.errors import Unprocessable, ValidationFailed
+from app.extensions import db
+from app.models import Account, Region, Retiree, Staff
+from app.models.certification import (
+    METHODS,
+    CertificationRecord,
+    CertificationSetting,
+    CertificationState,
+    PensionBackPay,
+)
+from app.models.tasks import VisitTask
+
+# Categories that make certification at a service point hard: a home visit is offered instead.
+IMMOBILE_CATEGORIES = ("elderly", "disabled", "lonely")
+CLOSED_FOR_CLOCK = ("deceased",)
+
+
+@dataclass(frozen=True)
+class CycleSettings:
+    cycle_months: int
+    due_window_days: int
+    grace_days: int
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """What the clock says about a retiree today (read-only; nothing is written)."""
+
+    status: str
+    due_on: date | None
+    last_certified_on: date | None
+    last_method: str | None
+    window_opens_on: date | None
+
+
+def config(name: str, default: int | str) -> int | str:
+    return current_app.config.get(name, default)
+
+
+def default_settings() -> CycleSettings:
+    return CycleSettings(int(config("CERT_CYCLE_MONTHS", 12)), int(config("CERT_DUE_WINDOW_DAYS", 60)),
+                         int(config("CERT_GRACE_DAYS", 0)))
+
+
+_CHILD = aliased(Region)
+# The nearest region at or above :region_id that has its own settings (built once: this runs on
+# every booking, and building the statement costs more than executing it).
+_NEAREST_SETTINGS = (
+    select(CertificationSetting.cycle_months, CertificationSetting.due_window_days, CertificationSetting.grace_days)
+    .join(Region, Region.id == CertificationSetting.region_id)
+    .join(_CHILD, and_(_CHILD.id == bindparam("region_id"), _CHILD.path.startswith(Region.path)))
+    .order_by(func.length(Region.path).desc()).limit(1))
+
+
+def settings_for(region: Region | int, cache: dict[int, CycleSettings] | None = None) -> CycleSettings:
+    """The cycle settings that apply in a region (or region id): its own, else the nearest
+    ancestor's, else the defaults. One query, without loading the region itself."""
+    region_id = region if isinstance(region, int) else region.id
+    if cache is not None and region_id in cache:
+        return cache[region_id]
+    row = db.session.execute(_NEAREST_SETTINGS, {"region_id": region_id}).first()
+    found = CycleSettings(*row) if row is not None else default_settings()
+    if cache is not None:
+        cache[region_id] = found
+    return found
+
+
+def set_region_settings(region: Region, *, cycle_months: int, due_window_days: int, grace_days: int,
+                        actor: Staff | None = None) -> CertificationSetting:
+    """Create or change a region's cycle settings (inherited below it); audit-logged, since the
+    settings decide when pensions are suspended. The daily job applies them. Caller commits."""
+    fields = {}
+    if not 1 <= cycle_months <= 60:
+        fields["cycle_months"] = "认证周期应为 1–60 个月"
+    if not 0 <= due_window_days <= 366:
+        fields["due_window_days"] = "提醒窗口应为 0–366 天"
+    if not 0 <= grace_days <= 366:
+        fields["grace_days"] = "宽限期应为 0–366 天"
+    if fields:
+        raise ValidationFailed(fields=fields)
+    row = db.session.scalar(select(CertificationSetting).where(CertificationSetting.region_id == region.id))
+    if row is None:
+        row = CertificationSetting(region_id=region.id)
+        db.session.add(row)
+    row.cycle_months, row.due_window_days, row.grace_days = cycle_months, due_window_days, grace_days
+    db.session.flush()
+    audit.record(actor, "certification.settings_changed", subject_type="region", subject_id=region.id,
+                 region_id=region.id, detail={"cycle_months": cycle_months, "due_window_days": due_window_days,
+                                              "grace_days": grace_days})
+    return row
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus calendar months, clamped to the month's end (2024-02-29 + 12 → 2025-02-28)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def baseline_date(retiree: Retiree) -> date:
+    """The anchor for a retiree never certified: the later of retirement and entering the system."""
+    entered = retiree.created_at.astimezone(clock.SERVICE_ZONE).date() if retiree.created_at else clock.today()
+    return max(d for d in (retiree.retirement_date, entered) if d is not None)
+
+
+def status_on(due_on: date, today: date, settings: CycleSettings) -> str:
+    """The clock status on `today` for a cycle ending on `due_on` (see the module docstring)."""
+    if today < due_on - timedelta(days=settings.due_window_days):
+        return "ok"
+    if today <= due_on:
+        return "due"
+    if today <= due_on + timedelta(days=settings.grace_days):
+        return "overdue"
+    return "suspended"
+
+
+def is_immobile(retiree: Retiree, day: date) -> bool:
+    """Mobility-limited, 高龄, disabled or lonely: offered home-visit certification."""
+    return retiree.mobility_limited or any(c in IMMOBILE_CATEGORIES for c in retiree.categories_on(day))
+
+
+def clock_view(retiree: Retiree, today: date | None = None) -> ClockView:
+    """The retiree's clock today, from the stored state or (never ticked yet) the baseline."""
+    today = today or clock.today()
+    state = db.session.get(CertificationState, retiree.id)
+    if retiree.life_status in CLOSED_FOR_CLOCK:
+        return ClockView("ended", None, state.last_certified_on if state else None,
+                         state.last_method if state else None, None)
+    settings = settings_for(retiree.community_id)
+    anchor = (state.last_certified_on if state and state.last_certified_on else None) or baseline_date(retiree)
+    due_on = add_months(anchor, settings.cycle_months)
+    return ClockView(status_on(due_on, today, settings), due_on, state.last_certified_on if state else None,
+                     state.last_method if state else None, due_on - timedelta(days=settings.due_window_days))
+
+
+def locked_state(retiree: Retiree) -> CertificationState:
+    """The retiree's state row, created from the baseline when missing, locked for update (PG)."""
+    stmt = select(CertificationState).where(CertificationState.retiree_id == retiree.id).with_for_update()
+    state = db.session.scalar(stmt)
+    if state is not None:
+        return state
+    today = clock.today()
+    baseline = baseline_date(retiree)
+    settings = settings_for(retiree.community_id)
+    due_on = add_months(baseline, settings.cycle_months)
+    try:
+        with db.session.begin_nested():
+            state = CertificationState(retiree_id=retiree.id, baseline_on=baseline, due_on=due_on,
+                                       status=status_on(due_on, today, settings), status_since=today)
+            db.session.add(state)
+    except IntegrityError:  # created concurrently: use theirs
+        state = db.session.scalar(stmt.execution_options(populate_existing=True))
+    return state
+
+
+def resume_pension(retiree: Retiree, state: CertificationState, record: CertificationRecord | None) -> None:
+    """Resume a suspended pension and record that back-pay is owed for the suspended months."""
+    resumed = db.session.execute(update(Retiree).where(Retiree.id == retiree.id,
+                                                       Retiree.pension_status == "suspended")
+                                 .values(pension_status="normal")).rowcount
+    if not resumed:
+        return
+    today = clock.today()
+    suspended_on = state.suspended_on or today
+    try:
+        with db.session.begin_nested():
+            db.session.add(PensionBackPay(retiree_id=retiree.id, suspended_on=suspended_on, resumed_on=today,
+                                          certification_record_id=record.id if record else None))
+    except IntegrityError:
+        pass  # the same suspension already has its back-pay row
+    audit.record(None, "certification.pension_resumed", subject_type="retiree", subject_id=retiree.id,
+                 region_id=retiree.community_id, detail={"suspended_on": suspended_on.isoformat()})
+
+
+def record_certification(retiree: Retiree, certified_on: date, method: str, staff: Staff | None = None,
+                         source: str | None = None) -> CertificationRecord:
+    """Record that `retiree` was certified. Idempotent per retiree + date + method. Caller commits.
+
+    Restarts the clock when this is the latest certification; a suspended pension resumes with
+    back-pay owed. Other effects: the retiree's remaining active booking is released (no longer
+    needed) and open home-certification tasks are cancelled, except the task named by `source`
+    ("visit_task:<id>"), which its own visit-record flow closes.
+    """
+    if method not in METHODS:
+        raise ValidationFailed(fields={"method": "认证方式应为：" + "、".join(METHODS)})
+    if certified_on > clock.today():
+        raise ValidationFailed(fields={"certified_on": "认证日期不能晚于今天"})
+    if retiree.life_status == "deceased" and (retiree.died_on is None or certified_on > retiree.died_on):
+        raise Unprocessable("该退休人员已故，不能认证", code="retiree_deceased")
+    existing_stmt = select(CertificationRecord).where(
+        CertificationRecord.retiree_id == retiree.id, CertificationRecord.certified_on == certified_on,
+        CertificationRecord.method == method)
+    existing = db.session.scalar(existing_stmt)
+    if existing is not None:
+        return existing
+    state = locked_state(retiree)
+    try:
+        with db.session.begin_nested():
+            record = CertificationRecord(retiree_id=retiree.id, certified_on=certified_on, method=method,
+                                         staff_id=staff.id if staff else None, source=(source or "")[:120] or None)
+            db.session.add(record)
+    except IntegrityError:  # the same certification recorded concurrently
+        return db.session.scalar(existing_stmt)
+    if state.last_certified_on is None or certified_on >= state.last_certified_on:
+        today = clock.today()
+        settings = settings_for(retiree.community_id)
+        previous = state.status
+        state.last_certified_on, state.last_method = certified_on, method
+        state.due_on = add_months(certified_on, settings.cycle_months)
+        state.status = status_on(state.due_on, today, settings)
+        if state.status != previous:
+            state.status_since = today
+        if state.status != "suspended":
+            resume_pension(retiree, state, record)
+            state.suspended_on = None
+        if state.status == "ok":
+            _settle_open_work(retiree, source)
+    db.session.flush()
+    return record
+
+
+def _settle_open_work(retiree: Retiree, source: str | None) -> None:
+    """Certified and not due again soon: the booking and the home visit are no longer needed."""
+    from app.domain.certification import booking  # booking reads the clock; imported here to avoid a cycle
+
+    booking.release_after_certification(retiree, keep_booking_id=_source_id(source, "booking"))
+    keep_task = _source_id(source, "visit_task")
+    db.session.execute(update(VisitTask).where(
+        VisitTask.retiree_id == retiree.id, VisitTask.kind == "home_certification", VisitTask.status == "open",
+        VisitTask.id != (keep_task or 0)).values(status="cancelled", closed_at=clock.now()))
+
+
+def _source_id(source: str | None, prefix: str) -> int | None:
+    if source and source.startswith(prefix + ":") and source[len(prefix) + 1:].isdigit():
+        return int(source[len(prefix) + 1:])
+    return None
+
+
+def open_home_certification_task(retiree: Retiree) -> VisitTask | None:
+    return db.session.scalar(select(VisitTask).where(
+        VisitTask.retiree_id == retiree.id, VisitTask.kind == "home_certification", VisitTask.status == "open"))
+
+
+def create_home_certification_task(retiree: Retiree, *, source_type: str, note: str | None) -> VisitTask:
+    """The open home-certification task of the retiree, created once (partial unique index). Flushes."""
+    task = open_home_certification_task(retiree)
+    if task is not None:
+        return task
+    due_on = clock.today() + timedelta(days=int(config("CERT_HOME_VISIT_DUE_DAYS", 7)))
+    try:
+        with db.session.begin_nested():
+            task = VisitTask(kind="home_certification", retiree_id=retiree.id, community_id=retiree.community_id,
+                             status="open", due_on=due_on, source_type=source_type, source_id=retiree.id,
+                             note=(note or None))
+            db.session.add(task)
+    except IntegrityError:
+        task = open_home_certification_task(retiree)
+    return task
+
+
+def request_home_certification(account: Account | None, retiree: Retiree, note: str | None) -> VisitTask:
+    """A home-visit certification asked for by the retiree or a relative (the reports API).
+
+    The caller has checked the binding. Returns the retiree's open home-certification task when
+    there is one (idempotent). 422 `retiree_deceased`; 422 `not_due` when recently certified
+    (the clock is `ok`). Caller commits.
+    """
+    view = clock_view(retiree)
+    if view.status == "ended":
+        raise Unprocessable("该退休人员已故，无需认证", code="retiree_deceased")
+    if view.status == "ok":
+        raise Unprocessable(f"近期已完成认证，下次认证请于 {view.window_opens_on} 之后办理", code="not_due")
+    requested_by = f"（申请账号 {account.id}）" if account is not None else ""
+    return create_home_certification_task(retiree, source_type="certification_request",
+                                          note=((note or "").strip() + requested_by).strip()[:2000])
+
+
+# ---- messages --------------------------------------------------------------------------------
+
+def booking_page_link(retiree_id: int) -> str:
+    """The mini-program page where the retiree books (every certification message links there)."""
+    return str(config("CERT_BOOKING_PAGE", "pages/certification/index?retiree_id={retiree_id}")).format(
+        retiree_id=retiree_id)
+
+
+def send_message(recipient, template_key: str, data: dict, idempotency_key: str, *, retiree_id: int):
+    """One message through the messaging outbox (same transaction; the key makes it once-only)."""
+    from app.domain.messaging import outbox as messaging  # the outbox capability; imported late, it imports much
+
+    return messaging.notify(recipient, template_key, data, idempotency_key, link=booking_page_link(retiree_id))
