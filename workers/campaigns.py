@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import timedelta
 
+from app.domain.campaigns import dispatch, holidays, lifecycle
+from app.extensions import db
+from app.jobs import jobs
 from workers import app_context
 
 # The holiday planner once a day at 08:00 Asia/Shanghai (00:00 UTC); the tick every minute
@@ -23,33 +26,24 @@ LOST_BATCH = timedelta(minutes=2)
 
 def dispatch_campaign(campaign_id: int) -> dict:
     """Walk the campaign's audience by retiree id and enqueue one slice job per batch."""
-    from app.domain.campaigns import dispatch as campaign_dispatch
-
     with app_context():
-        return asdict(campaign_dispatch.dispatch(campaign_id))
+        return asdict(dispatch.dispatch(campaign_id))
 
 
 def send_campaign_batch(batch_id: int) -> dict:
     """One slice: write its notification and offline-list rows, then send them."""
-    from app.domain.campaigns import dispatch as campaign_dispatch
-
     with app_context():
-        return campaign_dispatch.run_batch(batch_id)
+        return dispatch.run_batch(batch_id)
 
 
 def requeue_campaign(campaign_id: int) -> dict:
     """After a resume: send jobs for the campaign's pending rows."""
-    from app.domain.campaigns import dispatch as campaign_dispatch
-
     with app_context():
-        return {"requeued": campaign_dispatch.requeue_pending(campaign_id)}
+        return {"requeued": dispatch.requeue_pending(campaign_id)}
 
 
 def plan_holiday_campaigns() -> dict:
     """Draft the greeting campaigns of holidays within HOLIDAY_CAMPAIGN_LEAD_DAYS."""
-    from app.domain.campaigns import holidays
-    from app.extensions import db
-
     with app_context():
         result = holidays.plan_holiday_campaigns()
         db.session.commit()
@@ -60,18 +54,13 @@ def plan_holiday_campaigns() -> dict:
 def tick() -> dict:
     """Start campaigns whose send time came, close finished ones, restart stalled dispatchers,
     enqueue again slices whose job was lost."""
-    from app.domain.campaigns import dispatch as campaign_dispatch
-    from app.domain.campaigns import lifecycle
-    from app.extensions import db
-    from app.jobs import jobs
-
     with app_context():
         started = lifecycle.dispatch_due()
-        done = campaign_dispatch.finish_done_campaigns()
+        done = dispatch.finish_done_campaigns()
         db.session.commit()
-        stalled = campaign_dispatch.stalled_dispatch_ids(STALLED_DISPATCH)
+        stalled = dispatch.stalled_dispatch_ids(STALLED_DISPATCH)
         db.session.rollback()
         for campaign_id in stalled:
             jobs.enqueue(lifecycle.DISPATCH_JOB, campaign_id, queue="default", **lifecycle.job_options())
-        relaunched = campaign_dispatch.relaunch_lost_batches(LOST_BATCH)
+        relaunched = dispatch.relaunch_lost_batches(LOST_BATCH)
         return {"started": started, "done": done, "restarted": len(stalled), "relaunched": relaunched}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from app.domain.certification import daily, waitlist
+from app.extensions import db
 from workers import app_context
 
 # Periodic jobs as data, for the `rq cron` registration: the daily clock shortly after local
@@ -19,18 +21,13 @@ PERIODIC = (
 
 def daily_tick() -> dict:
     """The clock for every retiree today: transitions, suspensions, home-visit tasks, reminders."""
-    from app.domain.certification import daily as certification_daily
-
     with app_context():
-        return asdict(certification_daily.daily_tick())
+        return asdict(daily.daily_tick())
 
 
 def expire_waitlist_offers() -> dict:
     """Expire waitlist offers past their hold; the seats pass to the next in line or are freed."""
-    from app.domain.certification import booking
-    from app.extensions import db
-
     with app_context():
-        expired = booking.expire_offers()
+        expired = waitlist.expire_offers()
         db.session.commit()
         return {"expired": expired}

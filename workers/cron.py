@@ -25,6 +25,9 @@ from rq.cron import CronJob, CronScheduler
 from rq.queue import Queue
 from rq.serializers import JSONSerializer
 
+from app.domain.messaging import outbox as messaging
+from app.jobs import resolve
+
 log = logging.getLogger(__name__)
 
 # Messaging: the outbox sweeper (see app/domain/sweeper.py). Its interval is a setting, so it is
@@ -51,7 +54,6 @@ class Periodic:
 def periodic_jobs(app: Flask) -> list[Periodic]:
     """Every `PERIODIC` declaration of every module in `workers/`."""
     import workers
-    from app.domain.messaging import outbox as messaging
 
     out: list[Periodic] = []
     for info in sorted(pkgutil.iter_modules(workers.__path__), key=lambda i: i.name):
@@ -70,7 +72,6 @@ def periodic_jobs(app: Flask) -> list[Periodic]:
 
 class JSONCronJob(CronJob):
     """An RQ CronJob that enqueues with the JSON serializer and reads cron fields in UTC."""
-
     def enqueue(self, connection):
         from rq import cron_job_registry
         from rq.defaults import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
@@ -104,8 +105,6 @@ class JSONCronScheduler(CronScheduler):
 
 
 def build_scheduler(app: Flask, connection) -> JSONCronScheduler:
-    from app.jobs import resolve
-
     scheduler = JSONCronScheduler(connection=connection)
     prefix = app.config["RQ_QUEUE_PREFIX"]
     for job in periodic_jobs(app):
@@ -119,8 +118,6 @@ def build_scheduler(app: Flask, connection) -> JSONCronScheduler:
 def run_inline(app: Flask, *, tick: float = 5.0, rounds: int | None = None) -> None:
     """Run the periodic jobs in this process (JOBS_MODE=inline): interval jobs at once, then on
     schedule. An error is logged and the loop goes on (the job raised; the next run retries)."""
-    from app.jobs import resolve
-
     entries = periodic_jobs(app)
     now = datetime.now(UTC)
     due = {job: (now if job.interval else job.next_after(now)) for job in entries}

@@ -5,6 +5,7 @@ the message carries an idempotency key), so a second run the same day sends noth
 """
 from __future__ import annotations
 
+from app.domain.events import activities
 from workers import app_context
 
 # The day-before reminder, once a day at 10:00 Asia/Shanghai (02:00 UTC).
@@ -15,7 +16,5 @@ PERIODIC = (
 
 def send_activity_reminders() -> dict:
     """Remind everyone seated for an activity that starts tomorrow (service zone)."""
-    from app.domain.events import activities
-
     with app_context():
         return {"reminded": activities.send_reminders()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from app.domain.messaging import sending, sweeper
 from workers import app_context
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ def _job_id() -> str:
 
 def send_batch(notification_ids: list[int]) -> dict:
     """Send the notifications this job can claim; returns counts per outcome."""
-    from app.domain.messaging import sending
-
     with app_context():
         counts = sending.send_batch(notification_ids)
     log.info("job=%s func=send_batch ids=%d %s", _job_id(), len(notification_ids),
@@ -32,9 +31,7 @@ def send_batch(notification_ids: list[int]) -> dict:
 
 def sweep() -> dict:
     """Periodic: re-enqueue lost pending rows, mark stale sending rows unknown, resume campaigns."""
-    from app.domain.messaging import sending
-
     with app_context():
-        counts = sending.sweep()
+        counts = sweeper.sweep()
     log.info("job=%s func=sweep %s", _job_id(), " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return counts

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 from app.api.security import current_account, require_account
 from app.domain import clock
 from app.domain.accounts import bindings
-from app.domain.certification import booking, cycle
+from app.domain.certification import booking, certify, cycle, waitlist
 from app.domain.certification import slots as certification_slots
 from app.extensions import db
 
@@ -18,7 +18,6 @@ blp = Blueprint("certification", __name__, description="养老金领取资格认
 
 class LocalDateTime(fields.DateTime):
     """ISO 8601 in the service zone (Asia/Shanghai), with its offset."""
-
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.astimezone(clock.SERVICE_ZONE).isoformat()
 
@@ -95,7 +94,7 @@ class WaitlistEntrySchema(Schema):
     booking_id = fields.Integer(allow_none=True)
 
     def _position(self, entry):
-        return booking.waitlist_position(entry)
+        return waitlist.waitlist_position(entry)
 
 
 @blp.get("/retirees/<int:retiree_id>/certification")
@@ -105,11 +104,11 @@ class WaitlistEntrySchema(Schema):
 def certification_status(retiree_id: int):
     """认证状态：截止日期、上次认证、当前有效预约"""
     retiree = bindings.bound_retiree(current_account(), retiree_id)
-    view = cycle.clock_view(retiree)
+    view = cycle.current(retiree)
     return {"status": view.status, "due_on": view.due_on, "window_opens_on": view.window_opens_on,
             "last_certified_on": view.last_certified_on, "last_method": view.last_method,
-            "home_visit_pending": cycle.open_home_certification_task(retiree) is not None,
-            "booking": booking.active_booking(retiree), "waitlist": booking.live_waitlist(retiree)}
+            "home_visit_pending": certify.open_home_certification_task(retiree) is not None,
+            "booking": booking.active_booking(retiree), "waitlist": waitlist.live_waitlist(retiree)}
 
 
 @blp.get("/service-points")
@@ -200,13 +199,13 @@ def join_waitlist(args):
     """加入已满时段的候补；有人取消时按顺序为候补保留名额并通知"""
     account = current_account()
     retiree = bindings.bound_retiree(account, args["retiree_id"])
-    entry = booking.join_waitlist(account, retiree, args["slot_id"])
+    entry = waitlist.join_waitlist(account, retiree, args["slot_id"])
     db.session.commit()
     return entry
 
 
 def _owned_entry(entry_id: int):
-    entry = booking.get_waitlist_entry(entry_id)
+    entry = waitlist.get_waitlist_entry(entry_id)
     bindings.bound_retiree(current_account(), entry.retiree_id)
     return entry
 
@@ -219,7 +218,7 @@ def _owned_entry(entry_id: int):
 @require_account
 def leave_waitlist(entry_id: int):
     """退出候补（已保留的名额顺延给下一位）"""
-    entry = booking.leave_waitlist(_owned_entry(entry_id))
+    entry = waitlist.leave_waitlist(_owned_entry(entry_id))
     db.session.commit()
     return entry
 
@@ -234,6 +233,6 @@ def leave_waitlist(entry_id: int):
 def accept_offer(entry_id: int):
     """确认候补保留的名额，转为预约（已有其他预约则改约到此时段）"""
     account = current_account()
-    found = booking.accept_offer(account, _owned_entry(entry_id))
+    found = waitlist.accept_offer(account, _owned_entry(entry_id))
     db.session.commit()
     return found

@@ -7,14 +7,14 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from app.domain.campaigns import holidays
+from app.extensions import db
+
 
 @click.command("plan-holiday-campaigns")
 @with_appcontext
 def plan_holiday_campaigns_command() -> None:
     """Create the draft greeting campaigns of holidays within HOLIDAY_CAMPAIGN_LEAD_DAYS (idempotent)."""
-    from app.domain.campaigns import holidays
-    from app.extensions import db
-
     result = holidays.plan_holiday_campaigns()
     db.session.commit()
     for key, year, day in result.holidays:

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from app.domain.certification import booking, imports
 from app.domain.certification import daily as certification_daily
+from app.domain.certification import imports, waitlist
 from app.domain.certification import slots as certification_slots
 from app.domain.errors import DomainError
 from app.domain.files import spreadsheets
@@ -69,7 +69,7 @@ def certification_tick_command(expire_offers: bool) -> None:
     summary = certification_daily.daily_tick()
     expired = 0
     if expire_offers:
-        expired = booking.expire_offers()
+        expired = waitlist.expire_offers()
         db.session.commit()
     transitions = ", ".join(f"{k} {v}" for k, v in sorted(summary.transitions.items())) or "none"
     click.echo(f"checked {summary.checked}, ended {summary.ended}, transitions: {transitions}, "

@@ -15,7 +15,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.jobs import QUEUES
+from app.domain.messaging import sweeper
+from app.extensions import RedisStore, db, redis_store
+from app.jobs import QUEUES, jobs
 
 
 @click.command("worker")
@@ -45,8 +47,6 @@ def worker_command(queues: str, burst: bool, scheduler: bool, maintenance_interv
     from rq import SimpleWorker, Worker
     from rq.serializers import JSONSerializer
 
-    from app.jobs import jobs
-
     url = app.config["REDIS_URL"]
     names = [name.strip() for name in queues.split(",") if name.strip()]
     worker_class = Worker if forks(names, fork, url) else SimpleWorker
@@ -57,7 +57,6 @@ def worker_command(queues: str, burst: bool, scheduler: bool, maintenance_interv
     _warm_up()
     # The forked job process inherits the pool's open sockets: drop them so no two processes
     # ever share a database connection (the child opens its own on first use).
-    from app.extensions import db
 
     db.engine.dispose(close=False)
     worker = worker_class(rq_queues, connection=connection, serializer=JSONSerializer,
@@ -92,7 +91,6 @@ def _warm_up() -> None:
     from sqlalchemy.orm import configure_mappers
 
     import workers
-    from app.wechat import client  # noqa: F401
 
     for info in pkgutil.iter_modules(workers.__path__):
         importlib.import_module(f"workers.{info.name}")
@@ -100,8 +98,6 @@ def _warm_up() -> None:
 
 
 def _worker_connection(url: str):
-    from app.extensions import RedisStore, redis_store
-
     if url.startswith("memory://"):
         return redis_store.client
     # No socket timeout: the worker blocks on BLPOP for minutes between jobs.
@@ -125,9 +121,7 @@ def cron_command() -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Run the outbox sweeper once: resume campaigns, mark stale sends unknown, re-enqueue lost rows."""
-    from app.domain.messaging import sending
-
-    click.echo(json.dumps(sending.sweep()))
+    click.echo(json.dumps(sweeper.sweep()))
 
 
 commands = [worker_command, cron_command, sweep_command]

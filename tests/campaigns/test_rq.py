@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from app.domain import clock
 from app.domain.campaigns import lifecycle
-from app.domain.messaging import sending
+from app.domain.messaging import sweeper
 from app.extensions import db, redis_store
 from app.models.campaigns import CampaignBatch
 from app.models.messaging import Campaign, OfflineContact
@@ -95,11 +95,11 @@ def test_quota_45009_pauses_until_midnight_then_resumes(rq_mode, tree, admin, we
         assert (midnight.hour, midnight.minute) == (0, 0) and midnight.date() == clock.today() + timedelta(days=1)
         assert status_counts(campaign.id) == {"pending": 300}
         wechat_sandbox.set_quota_exhausted(False)
-        sending.sweep()  # before midnight: still paused, nothing re-enqueued
+        sweeper.sweep()  # before midnight: still paused, nothing re-enqueued
         run_worker(rq_mode)
         assert wechat_sandbox.stats()["accepted"] == 0
     with clock.frozen(campaign.paused_until + timedelta(minutes=5)):
-        stats = sending.sweep()
+        stats = sweeper.sweep()
         assert stats["resumed_campaigns"] == 1 and stats["reenqueued"] == 300
         run_worker(rq_mode)
         assert status_counts(campaign.id) == {"sent": 300}

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.domain import clock
-from app.domain.certification import cycle
+from app.domain.certification import certify
 from app.extensions import db
 from app.models.certification import Slot
 from app.models.messaging import Notification
@@ -66,7 +66,6 @@ def api(app):
 @pytest.fixture
 def staff_client(app):
     """Log a staff member in on a fresh-context client; returns the client."""
-
     def _login(staff):
         client = fresh_client(app)
         response = login(client, staff)
@@ -92,7 +91,7 @@ def booked_retiree_slot(tree, retiree):
     """Make `retiree` due for certification and give them a booking tomorrow at a service point."""
     from app.domain.certification import booking
 
-    cycle.record_certification(retiree, TODAY - timedelta(days=335), "on_site")
+    certify.record_certification(retiree, TODAY - timedelta(days=335), "on_site")
     point = make_service_point(tree["community_a"], code="SP-CASES")
     when = datetime(2025, 3, 11, 9, 0, tzinfo=clock.SERVICE_ZONE)
     slot = Slot(service_point_id=point.id, starts_at=when, ends_at=when + timedelta(minutes=30), capacity=2, booked=0)

@@ -93,7 +93,8 @@ def test_verify_with_a_corrected_date_and_config_deadline(app, family, people):
     assert result.condolence_task.due_on == TODAY + timedelta(days=5)
 
 
-@pytest.mark.parametrize("failing", ["app.domain.cases.deaths.outbox.notify", "app.domain.cases.deaths.visits.create_task",
+@pytest.mark.parametrize("failing", ["app.domain.cases.deaths.outbox.notify",
+                                     "app.domain.cases.deaths.visits.create_task",
                                      "app.domain.cases.deaths.audit.record"])
 def test_a_failure_in_the_middle_leaves_nothing_half_done(busy_family, people, monkeypatch, failing):
     before = snapshot(busy_family.retiree.id)

@@ -72,9 +72,9 @@ def test_hardship_report_opens_a_case_for_assessment(api, family):
 
 
 def test_home_certification_report_delegates_to_certification(api, family):
-    from app.domain.certification import cycle
+    from app.domain.certification import certify
 
-    cycle.record_certification(family.retiree, TODAY - timedelta(days=335), "on_site")
+    certify.record_certification(family.retiree, TODAY - timedelta(days=335), "on_site")
     db.session.commit()
     response = post_report(api, family.me_headers, {"type": "home_certification", "retiree_id": family.retiree.id,
                                                     "note": "行动不便"})
@@ -84,9 +84,9 @@ def test_home_certification_report_delegates_to_certification(api, family):
 
 
 def test_home_certification_not_due_is_refused_without_a_report(api, family):
-    from app.domain.certification import cycle
+    from app.domain.certification import certify
 
-    cycle.record_certification(family.retiree, TODAY - timedelta(days=10), "on_site")
+    certify.record_certification(family.retiree, TODAY - timedelta(days=10), "on_site")
     db.session.commit()
     response = post_report(api, family.me_headers, {"type": "home_certification", "retiree_id": family.retiree.id})
     assert response.status_code == 422

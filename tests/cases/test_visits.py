@@ -214,9 +214,9 @@ def test_revisit_delay_is_configurable(app, family, people):
 
 
 def test_home_certification_visit_certifies_the_retiree(family, people):
-    from app.domain.certification import cycle
+    from app.domain.certification import certify
 
-    cycle.record_certification(family.retiree, TODAY - timedelta(days=335), "on_site")
+    certify.record_certification(family.retiree, TODAY - timedelta(days=335), "on_site")
     report, _ = reports.file_report(family.me, {"type": "home_certification", "retiree_id": family.retiree.id})
     db.session.commit()
     task = report.visit_task

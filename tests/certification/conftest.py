@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app.domain import clock
-from app.domain.certification import cycle
+from app.domain.certification import certify
 from app.extensions import db
 from app.models.certification import Slot
 from tests.factories import make_retiree, make_service_point
@@ -38,7 +38,7 @@ def retiree_in(community, *, certified_on: date | None = None, method: str = "on
     retiree.created_at = LONG_AGO
     db.session.flush()
     if certified_on is not None:
-        cycle.record_certification(retiree, certified_on, method)
+        certify.record_certification(retiree, certified_on, method)
     db.session.commit()
     return retiree
 

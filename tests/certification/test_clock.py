@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.domain import clock
+from app.domain.certification import certify
 from app.domain.certification import cycle as certification
 from app.domain.certification import daily as certification_daily
 from app.domain.errors import Unprocessable, ValidationFailed
@@ -65,7 +66,7 @@ def test_clock_transitions_suspend_and_resume_with_back_pay(tree):
         AuditEntry.action == "certification.pension_suspended")) == 1
 
     with clock.frozen(date(2025, 3, 25)):
-        certification.record_certification(retiree, date(2025, 3, 25), "on_site")
+        certify.record_certification(retiree, date(2025, 3, 25), "on_site")
         db.session.commit()
     state = _state(retiree)
     assert (state.status, state.due_on, state.last_method) == ("ok", date(2026, 3, 25), "on_site")
@@ -104,8 +105,8 @@ def test_never_certified_counts_from_retirement_or_archiving(tree):
     imported.retirement_date = date(2010, 6, 1)
     imported.created_at = datetime(2025, 2, 1, 12, tzinfo=UTC)
     db.session.commit()
-    assert certification.clock_view(recent).due_on == date(2025, 6, 1)
-    assert certification.clock_view(imported).due_on == date(2026, 2, 1)
+    assert certification.current(recent).due_on == date(2025, 6, 1)
+    assert certification.current(imported).due_on == date(2026, 2, 1)
     certification_daily.daily_tick()
     assert _state(recent).baseline_on == date(2024, 6, 1) and _state(recent).status == "ok"
     assert _state(imported).status == "ok"
@@ -118,30 +119,30 @@ def test_deceased_leave_the_cycle(tree):
     db.session.commit()
     certification_daily.daily_tick()
     assert _state(retiree).status == "ended"
-    assert certification.clock_view(retiree).status == "ended"
+    assert certification.current(retiree).status == "ended"
     assert db.session.get(Retiree, retiree.id).pension_status == "normal"  # never suspended by us
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
     with pytest.raises(Unprocessable):
-        certification.record_certification(retiree, date(2025, 3, 1), "data_match")
+        certify.record_certification(retiree, date(2025, 3, 1), "data_match")
     # A certification from before the death is history and may still be recorded.
-    certification.record_certification(retiree, date(2025, 1, 20), "data_match")
+    certify.record_certification(retiree, date(2025, 1, 20), "data_match")
 
 
 def test_record_certification_is_idempotent(tree):
     retiree = retiree_in(tree["community_a"])
-    first = certification.record_certification(retiree, TODAY, "self_service_face")
-    again = certification.record_certification(retiree, TODAY, "self_service_face")
+    first = certify.record_certification(retiree, TODAY, "self_service_face")
+    again = certify.record_certification(retiree, TODAY, "self_service_face")
     db.session.commit()
     assert first.id == again.id
     assert db.session.scalar(select(func.count()).select_from(CertificationRecord)) == 1
-    older = certification.record_certification(retiree, TODAY - timedelta(days=30), "on_site")
+    older = certify.record_certification(retiree, TODAY - timedelta(days=30), "on_site")
     db.session.commit()
     assert older.id != first.id
     assert (_state(retiree).last_certified_on, _state(retiree).last_method) == (TODAY, "self_service_face")
     with pytest.raises(ValidationFailed):
-        certification.record_certification(retiree, TODAY + timedelta(days=1), "on_site")
+        certify.record_certification(retiree, TODAY + timedelta(days=1), "on_site")
     with pytest.raises(ValidationFailed):
-        certification.record_certification(retiree, TODAY, "telepathy")
+        certify.record_certification(retiree, TODAY, "telepathy")
 
 
 def test_overdue_immobile_get_one_home_visit_task_per_cycle(tree):
@@ -163,8 +164,8 @@ def test_overdue_immobile_get_one_home_visit_task_per_cycle(tree):
     certification_daily.daily_tick()
     assert db.session.scalar(select(func.count()).select_from(VisitTask)) == 3
     # Certified on the visit: the task named as source stays for its own flow; others are cancelled.
-    certification.record_certification(aged, TODAY, "home_visit", source=f"visit_task:{tasks[1].id}")
-    certification.record_certification(lonely, TODAY, "data_match")
+    certify.record_certification(aged, TODAY, "home_visit", source=f"visit_task:{tasks[1].id}")
+    certify.record_certification(lonely, TODAY, "data_match")
     db.session.commit()
     db.session.expire_all()
     assert [db.session.get(VisitTask, t.id).status for t in tasks] == ["done", "open", "cancelled"]
@@ -173,15 +174,15 @@ def test_overdue_immobile_get_one_home_visit_task_per_cycle(tree):
 def test_request_home_certification(tree):
     immobile = retiree_in(tree["community_a"], certified_on=TODAY - timedelta(days=340), mobility_limited=True)
     account, _ = account_with_binding(immobile, relation="child")
-    task = certification.request_home_certification(account, immobile, "腿脚不便，请上门")
-    again = certification.request_home_certification(account, immobile, "再次申请")
+    task = certify.request_home_certification(account, immobile, "腿脚不便，请上门")
+    again = certify.request_home_certification(account, immobile, "再次申请")
     db.session.commit()
     assert task.id == again.id and task.kind == "home_certification" and task.status == "open"
     assert (task.source_type, task.source_id) == ("certification_request", immobile.id)
     assert task.due_on == TODAY + timedelta(days=7) and "腿脚不便" in task.note
     fresh = retiree_in(tree["community_a"], certified_on=TODAY - timedelta(days=10))
     with pytest.raises(Unprocessable) as caught:
-        certification.request_home_certification(account, fresh, None)
+        certify.request_home_certification(account, fresh, None)
     assert caught.value.code == "not_due"
 
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from app.domain import clock
-from app.domain.certification import booking, cycle
+from app.domain.certification import booking, certify, waitlist
 from app.domain.certification import daily as certification_daily
 from app.extensions import db
 from app.models import Retiree
@@ -45,9 +45,9 @@ def test_certification_elsewhere_releases_the_booking_to_the_waitlist(app, tree,
     account, _ = account_with_binding(waiter)
     slot = make_slot(point, at(3), capacity=1)
     held = booking.book(None, booker, slot.id)
-    entry = booking.join_waitlist(account, waiter, slot.id)
+    entry = waitlist.join_waitlist(account, waiter, slot.id)
     db.session.commit()
-    cycle.record_certification(booker, TODAY, "data_match")  # the 12333 file arrived first
+    certify.record_certification(booker, TODAY, "data_match")  # the 12333 file arrived first
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Booking, held.id).status == "cancelled"
@@ -62,7 +62,7 @@ def test_cancel_future_bookings_for_a_verified_death(app, tree, point):
     later = make_slot(point, at(5), capacity=1)
     found = booking.book(None, retiree, soon.id)
     booking.book(None, other, later.id)
-    entry = booking.join_waitlist(None, retiree, later.id)
+    entry = waitlist.join_waitlist(None, retiree, later.id)
     db.session.commit()
     assert booking.cancel_future_bookings(retiree) == 1
     db.session.commit()
@@ -76,13 +76,13 @@ def test_expire_offers_offers_seats_freed_while_someone_waited(app, tree, point)
     r1, r2 = due_retiree(tree["community_a"]), due_retiree(tree["community_a"])
     slot = make_slot(point, at(3), capacity=1)
     held = booking.book(None, r1, slot.id)
-    entry = booking.join_waitlist(None, r2, slot.id)
+    entry = waitlist.join_waitlist(None, r2, slot.id)
     db.session.commit()
     # The seat came free behind the waitlist's back (a staff correction, say).
     db.session.execute(Booking.__table__.update().where(Booking.id == held.id).values(status="cancelled"))
     db.session.execute(Slot.__table__.update().where(Slot.id == slot.id).values(booked=0))
     db.session.commit()
-    booking.expire_offers()
+    waitlist.expire_offers()
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(WaitlistEntry, entry.id).status == "offered"
@@ -93,7 +93,7 @@ def test_expire_offers_offers_seats_freed_while_someone_waited(app, tree, point)
     db.session.add(late_entry)
     db.session.commit()
     with clock.frozen(at(3, hour=9, minute=1)):
-        booking.expire_offers()
+        waitlist.expire_offers()
         db.session.commit()
     assert db.session.get(WaitlistEntry, late_entry.id).status == "expired"
     assert db.session.scalar(select(CertificationState.status).where(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.domain import clock
 from app.domain.archives import records
-from app.domain.certification import booking, cycle, daily, reports
+from app.domain.certification import booking, certify, cycle, daily, reports
 from app.domain.certification import slots as certification_slots
 from app.extensions import db
 from app.models import AuditEntry
@@ -163,7 +163,7 @@ def test_agency_admin_sees_the_whole_city(client, tree):
 
 def test_work_fee_counts(client, tree):
     a1 = retiree_in(tree["community_a"], certified_on=date(2025, 1, 5))
-    cycle.record_certification(a1, date(2025, 2, 5), "data_match")  # twice in the period: once
+    certify.record_certification(a1, date(2025, 2, 5), "data_match")  # twice in the period: once
     retiree_in(tree["community_a"], certified_on=date(2025, 2, 1), method="self_service_face")
     retiree_in(tree["community_a2"], certified_on=date(2025, 2, 1))
     retiree_in(tree["community_b"], certified_on=date(2025, 2, 1))

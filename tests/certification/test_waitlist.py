@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.domain import clock
-from app.domain.certification import booking
+from app.domain.certification import booking, waitlist
 from app.domain.errors import Conflict
 from app.extensions import db
 from app.models.certification import Booking, Slot, WaitlistEntry
@@ -71,17 +71,17 @@ def test_offer_expires_and_passes_on_then_releases(app, tree, point):
     (r1, a1, _), (r2, a2, _), (r3, a3, _) = _people(tree, 3)
     slot = make_slot(point, at(3), capacity=1)
     held = booking.book(a1, r1, slot.id)
-    e2 = booking.join_waitlist(a2, r2, slot.id)
-    e3 = booking.join_waitlist(a3, r3, slot.id)
+    e2 = waitlist.join_waitlist(a2, r2, slot.id)
+    e3 = waitlist.join_waitlist(a3, r3, slot.id)
     db.session.commit()
     booking.cancel(held)
     db.session.commit()
     assert db.session.get(WaitlistEntry, e2.id).status == "offered"
 
     clock.advance(timedelta(hours=1))
-    assert booking.expire_offers() == 0
+    assert waitlist.expire_offers() == 0
     clock.advance(timedelta(hours=1, minutes=1))
-    assert booking.expire_offers() == 1
+    assert waitlist.expire_offers() == 1
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(WaitlistEntry, e2.id).status == "expired"
@@ -89,23 +89,23 @@ def test_offer_expires_and_passes_on_then_releases(app, tree, point):
     assert _state(slot.id) == 1
 
     clock.advance(timedelta(hours=2, minutes=1))
-    assert booking.expire_offers() == 1
+    assert waitlist.expire_offers() == 1
     db.session.commit()
     assert db.session.get(WaitlistEntry, e3.id).status == "expired"
     assert _state(slot.id) == 0  # nobody left in line: the seat is free again
     # The expired offer can no longer be accepted.
     with pytest.raises(Conflict):
-        booking.accept_offer(a3, db.session.get(WaitlistEntry, e3.id))
+        waitlist.accept_offer(a3, db.session.get(WaitlistEntry, e3.id))
 
 
 def test_leaving_with_an_offer_passes_the_seat(app, tree, point):
     (r1, a1, _), (r2, a2, _), (r3, a3, _) = _people(tree, 3)
     slot = make_slot(point, at(3), capacity=1)
     held = booking.book(a1, r1, slot.id)
-    e2, e3 = booking.join_waitlist(a2, r2, slot.id), booking.join_waitlist(a3, r3, slot.id)
+    e2, e3 = waitlist.join_waitlist(a2, r2, slot.id), waitlist.join_waitlist(a3, r3, slot.id)
     db.session.commit()
     booking.cancel(held)
-    booking.leave_waitlist(db.session.get(WaitlistEntry, e2.id))
+    waitlist.leave_waitlist(db.session.get(WaitlistEntry, e2.id))
     db.session.commit()
     db.session.expire_all()
     assert [db.session.get(WaitlistEntry, e.id).status for e in (e2, e3)] == ["left", "offered"]
@@ -117,10 +117,10 @@ def test_accepting_moves_an_existing_booking(app, tree, point):
     wanted, fallback = make_slot(point, at(2), capacity=1), make_slot(point, at(4), capacity=1)
     held = booking.book(a1, r1, wanted.id)
     mine = booking.book(a2, r2, fallback.id)
-    entry = booking.join_waitlist(a2, r2, wanted.id)
+    entry = waitlist.join_waitlist(a2, r2, wanted.id)
     db.session.commit()
     booking.cancel(held)
-    moved = booking.accept_offer(a2, db.session.get(WaitlistEntry, entry.id))
+    moved = waitlist.accept_offer(a2, db.session.get(WaitlistEntry, entry.id))
     db.session.commit()
     assert moved.id == mine.id and moved.slot_id == wanted.id
     assert (_state(wanted.id), _state(fallback.id)) == (1, 0)

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from app.domain.messaging import outbox, send_starts, sending
+from app.domain.messaging import outbox, send_starts, sweeper
 from app.extensions import db, redis_store
 from app.models import Account
 from app.models.messaging import Notification
@@ -53,7 +53,7 @@ def test_a_few_thousand_through_rq_exactly_once(rq_mode, wechat_sandbox):
     outbox.enqueue_send(ids)
     db.session.commit()
     run_worker(rq_mode)
-    sending.sweep()
+    sweeper.sweep()
     assert wechat_sandbox.stats()["accepted"] == 2000
 
 
@@ -82,7 +82,7 @@ def test_redis_down_while_events_are_written_then_the_sweeper_delivers(rq_mode, 
     assert status_counts() == {"pending": 2}
     assert wechat_sandbox.stats()["accepted"] == 0
     # Redis is back (the test app's Redis): one sweep re-enqueues, a worker sends.
-    assert sending.sweep()["reenqueued"] == 2
+    assert sweeper.sweep()["reenqueued"] == 2
     run_worker(rq_mode)
     assert status_counts() == {"sent": 2}
     assert wechat_sandbox.stats()["accepted"] == 2
@@ -112,7 +112,7 @@ def test_redis_flushed_mid_campaign_ends_sent_or_unknown_after_two_sweeps(rq_mod
     assert flushed.is_set()
     assert status_counts().get("pending", 0) > 0  # the flush took queued jobs with it
     for _ in range(2):  # two sweeper periods
-        sending.sweep()
+        sweeper.sweep()
         run_worker(rq_mode)
     counts = status_counts()
     assert set(counts) <= {"sent", "unknown"}
@@ -213,12 +213,12 @@ def test_sigkill_mid_batch_then_new_worker_and_sweeper(rq_mode, wechat_sandbox, 
     assert before.get("sending", 0) > 0  # the claim the dead process held
     rq_mode.config["MESSAGING_SENDING_STALE_SECONDS"] = 1
     time.sleep(1.1)
-    stats = sending.sweep()
+    stats = sweeper.sweep()
     # Rows a sender had begun (in flight, or answered but not yet recorded) become unknown; rows
     # claimed but never picked up go back to pending, to be sent after the restart.
     assert stats["unknown"] + stats["unstarted"] == before["sending"] and stats["unknown"] > 0
     run_worker(rq_mode)
-    sending.sweep()
+    sweeper.sweep()
     counts = status_counts()
     assert set(counts) <= {"sent", "unknown"} and sum(counts.values()) == 600
     sandbox_stats = wechat_sandbox.stats()

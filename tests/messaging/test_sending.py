@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.domain import clock
-from app.domain.messaging import outbox, sending, templates
+from app.domain.messaging import outbox, sending, sweeper, templates
 from app.extensions import db
 from app.models.messaging import Campaign, Notification, OfflineContact, SubscriptionCredit
 from tests.messaging.conftest import BOOKING_DATA, give_credits
@@ -87,7 +87,7 @@ def test_busy_minus_one_retries_then_sends_once(family, wechat_sandbox):
     assert (row.status, row.attempts, row.errcode) == ("pending", 1, -1)
     assert row.next_attempt_at is not None and not row.credit_reserved
     assert _credits(me) == 1  # a failed send consumes nothing
-    sending.sweep()
+    sweeper.sweep()
     row = _rows()[0]
     assert row.status == "sent" and _credits(me) == 0
     assert wechat_sandbox.sent_count() == 1
@@ -100,7 +100,7 @@ def test_persistent_failure_ends_failed_after_max_attempts(family, wechat_sandbo
     wechat_sandbox.http_error("subscribe_send", 502, times=-1)
     _send(retiree)
     for _ in range(4):
-        sending.sweep()
+        sweeper.sweep()
     row = next(r for r in _rows() if r.account_id == me.id)
     assert (row.status, row.attempts) == ("failed", 3)
     assert _credits(me) == 1
@@ -144,7 +144,7 @@ def test_43101_is_final_and_zeroes_the_ledger(family, wechat_sandbox):
     row = _rows()[0]
     assert (row.status, row.errcode) == ("no_consent", 43101)
     assert _credits(me) == 0
-    sending.sweep()
+    sweeper.sweep()
     assert _rows()[0].status == "no_consent" and wechat_sandbox.sent_count() == 0
 
 
@@ -189,10 +189,10 @@ def test_45009_pauses_the_campaign_until_midnight_then_resumes(family, wechat_sa
     assert {r.status for r in _rows()} == {"pending"}
     assert _credits(me, "holiday_greeting") == 1
     wechat_sandbox.set_quota_exhausted(False)
-    sending.sweep()  # still paused: nothing goes out
+    sweeper.sweep()  # still paused: nothing goes out
     assert wechat_sandbox.sent_count() == 0
     with clock.frozen(campaign.paused_until + timedelta(minutes=1)):
-        sending.sweep()
+        sweeper.sweep()
     db.session.expire_all()
     assert campaign.status == "sending"
     assert {r.status for r in _rows()} == {"sent"}

@@ -6,7 +6,7 @@ from datetime import timedelta
 from rq.job import Job
 
 from app.domain import clock
-from app.domain.messaging import outbox, sending
+from app.domain.messaging import outbox, sweeper
 from app.extensions import db, redis_store
 from app.models.messaging import Campaign, Notification
 from tests.messaging.conftest import make_audience, run_worker, status_counts
@@ -16,9 +16,9 @@ def test_queued_jobs_are_left_alone_lost_ones_are_reenqueued(rq_mode, wechat_san
     _, ids, _ = make_audience(30, consent_every=None)
     job_ids = outbox.enqueue_send(ids)
     db.session.commit()
-    assert sending.sweep()["reenqueued"] == 0  # the job still waits in Redis: no second job
+    assert sweeper.sweep()["reenqueued"] == 0  # the job still waits in Redis: no second job
     redis_store.client.delete(Job.key_for(job_ids[0]))  # lost (flush, eviction, failed enqueue)
-    assert sending.sweep()["reenqueued"] == 30
+    assert sweeper.sweep()["reenqueued"] == 30
     run_worker(rq_mode)
     assert status_counts() == {"sent": 30}
     assert wechat_sandbox.stats()["accepted"] == 30  # two jobs for the same rows, one send each
@@ -27,9 +27,9 @@ def test_queued_jobs_are_left_alone_lost_ones_are_reenqueued(rq_mode, wechat_san
 def test_young_pending_rows_wait_for_their_job(rq_mode):
     rq_mode.config["MESSAGING_PENDING_STALE_SECONDS"] = 3600
     _, ids, _ = make_audience(5)
-    assert sending.sweep()["reenqueued"] == 0  # created a moment ago: not stale yet
+    assert sweeper.sweep()["reenqueued"] == 0  # created a moment ago: not stale yet
     with clock.frozen(clock.now() + timedelta(hours=2)):
-        assert sending.sweep()["reenqueued"] == 5
+        assert sweeper.sweep()["reenqueued"] == 5
 
 
 def test_stale_sending_rows_become_unknown_and_are_never_resent(app, wechat_sandbox):
@@ -39,7 +39,7 @@ def test_stale_sending_rows_become_unknown_and_are_never_resent(app, wechat_sand
     db.session.commit()
     app.config["MESSAGING_PENDING_STALE_SECONDS"] = 0
     try:
-        stats = sending.sweep()
+        stats = sweeper.sweep()
     finally:
         app.config.pop("MESSAGING_PENDING_STALE_SECONDS")
     assert stats["unknown"] == 2 and stats["reenqueued"] == 2
@@ -49,7 +49,7 @@ def test_stale_sending_rows_become_unknown_and_are_never_resent(app, wechat_sand
 
 def test_cancelled_campaign_rows_are_cancelled(app):
     campaign_id, ids, _ = make_audience(3, campaign_status="cancelled")
-    assert sending.sweep()["cancelled"] == 3
+    assert sweeper.sweep()["cancelled"] == 3
     assert status_counts() == {"cancelled": 3}
 
 
@@ -57,7 +57,7 @@ def test_manual_pause_is_not_resumed_and_its_rows_wait(app, wechat_sandbox):
     campaign_id, ids, _ = make_audience(3, campaign_status="paused")
     app.config["MESSAGING_PENDING_STALE_SECONDS"] = 0
     try:
-        stats = sending.sweep()
+        stats = sweeper.sweep()
     finally:
         app.config.pop("MESSAGING_PENDING_STALE_SECONDS")
     assert stats["resumed_campaigns"] == 0 and stats["reenqueued"] == 0
@@ -87,7 +87,7 @@ def test_a_dead_claims_unstarted_rows_are_sent_again_begun_ones_never(app, wecha
     db.session.commit()
     app.config["MESSAGING_PENDING_STALE_SECONDS"] = 0
     try:
-        stats = sending.sweep()   # inline jobs: the re-enqueued rows are sent at once
+        stats = sweeper.sweep()   # inline jobs: the re-enqueued rows are sent at once
     finally:
         app.config.pop("MESSAGING_PENDING_STALE_SECONDS")
     assert (stats["unknown"], stats["unstarted"], stats["reenqueued"]) == (2, 2, 2)

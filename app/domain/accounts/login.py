@@ -21,6 +21,8 @@ from app.domain import clock, pii
 from app.domain.errors import NotAuthenticated, Unavailable
 from app.extensions import db
 from app.models import Account, ApiToken
+from app.wechat.client import get_client
+from app.wechat.errors import WeChatCodeInvalid, WeChatError, WeChatUnavailable
 
 TOKEN_BYTES = 32
 log = logging.getLogger(__name__)
@@ -72,9 +74,6 @@ def login_with_code(code: str) -> tuple[Account, str]:
     used → NotAuthenticated `wechat_code_invalid`; WeChat unreachable or busy → Unavailable
     `wechat_unavailable` with a Retry-After. Caller commits.
     """
-    from app.wechat.client import get_client
-    from app.wechat.errors import WeChatCodeInvalid, WeChatError, WeChatUnavailable
-
     try:
         session = get_client().code_to_session(code)
     except WeChatCodeInvalid as exc:

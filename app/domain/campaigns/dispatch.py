@@ -34,7 +34,7 @@ from sqlalchemy import JSON, Integer, String, and_, cast, exists, func, insert, 
 from app.domain import clock
 from app.domain.campaigns.audience import audience_conditions, binding_conditions, preview, relations
 from app.domain.messaging import outbox as messaging
-from app.domain.messaging import templates
+from app.domain.messaging import sending, templates
 from app.extensions import db, redis_store
 from app.jobs import jobs
 from app.models import Binding, Retiree
@@ -187,8 +187,6 @@ def _write_offline(campaign: Campaign, page: list, now) -> int:
 def run_batch(batch_id: int) -> dict[str, int]:
     """The slice's job: write its rows (once) and send what is pending. COMMITS. Idempotent: a
     re-run writes nothing new and sends only rows still pending (each claimed by one job)."""
-    from app.domain.messaging import sending
-
     batch = db.session.get(CampaignBatch, batch_id)
     campaign = db.session.get(Campaign, batch.campaign_id) if batch else None
     if campaign is None or campaign.status == "cancelled":

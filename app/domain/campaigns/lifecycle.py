@@ -21,13 +21,14 @@ from typing import Any
 
 from sqlalchemy import exists, func, literal, or_, select, update
 
-from app.domain import audit, clock
+from app.domain import audit, clock, pii
 from app.domain.errors import NotAuthorized, NotFound, Unprocessable, ValidationFailed
 from app.domain.messaging import templates
 from app.domain.org import regions
 from app.extensions import db
 from app.jobs import jobs
 from app.models import Region, Retiree, Staff
+from app.models.campaigns import CampaignBatch
 from app.models.messaging import Campaign, Notification, OfflineContact
 from app.models.people import CATEGORY_LABELS
 
@@ -284,8 +285,6 @@ class Progress:
 def progress(campaign: Campaign) -> Progress:
     """Counts by status from the notification rows (one grouped query on the campaign/status
     index), the offline list, and the rows still expected from unwritten slices."""
-    from app.models.campaigns import CampaignBatch
-
     counts: dict[str, int] = dict(db.session.execute(
         select(Notification.status, func.count()).where(Notification.campaign_id == campaign.id)
         .group_by(Notification.status)).all())
@@ -349,8 +348,6 @@ def offline_list(staff: Staff, campaign: Campaign, *, purpose: str = "export") -
                  detail={"rows": offline_count(staff, campaign), "scope_region_id": staff.region_id})
 
     def rows() -> Iterator[OfflineRow]:
-        from app.domain import pii
-
         current: OfflineRow | None = None
         result = db.session.execute(_offline_query(staff, campaign).execution_options(yield_per=1000))
         for retiree_id, name, id_masked, phone_enc, address, community, reason in result:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from app.domain import audit, clock
 from app.domain.accounts import bindings
 from app.domain.cases import hardship, visits
+from app.domain.certification import certify
 from app.domain.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 from app.domain.messaging import outbox
 from app.extensions import db
@@ -145,9 +146,7 @@ def _create(account: Account, retiree: Retiree, data: dict[str, Any], key: str |
     elif kind == "hardship":
         report.hardship_case_id = hardship.open_case_from_report(retiree, report).id
     else:
-        from app.domain.certification import cycle  # certification reaches into bookings; keep imports light
-
-        report.visit_task_id = cycle.request_home_certification(account, retiree, report.note).id
+        report.visit_task_id = certify.request_home_certification(account, retiree, report.note).id
     db.session.flush()
     return report
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import clock
 from app.domain.cases import costs
+from app.domain.certification import certify
 from app.domain.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
 from app.domain.messaging import outbox
 from app.domain.org import regions
@@ -223,9 +224,7 @@ def record_visit(staff: Staff, task: VisitTask, *, visited_at: datetime, visited
     db.session.flush()
     costs.add_visit_costs(record, cost_lines or [])
     if outcome == "certified":
-        from app.domain.certification import cycle  # certification imports tasks; imported late to avoid a cycle
-
-        cycle.record_certification(task.retiree, local_date(visited_at), method="home_visit",
+        certify.record_certification(task.retiree, local_date(visited_at), method="home_visit",
                                            staff=visited_by, source=f"visit_task:{task.id}")
     _finish_reports(root_task(task), record, visited_by)
     db.session.flush()

@@ -1,4 +1,4 @@
-"""Certification bookings: book, cancel, reschedule, and the waitlist for full slots.
+"""Certification bookings: book, cancel, reschedule (the waitlist is `waitlist`, seats `seats`).
 
 Zero overbooking is the database's job, not Python's: a seat is taken only by
 `UPDATE slot SET booked = booked + 1 WHERE id = :id AND booked < capacity` (0 rows → full),
@@ -8,9 +8,7 @@ lock serializes the bookers of one slot only for the instant before commit; on S
 write transaction starts with BEGIN IMMEDIATE (app/__init__.py). A check-then-insert in
 Python overbooks under concurrency; never add one as the deciding check.
 
-`slot.booked` counts seats taken by bookings *and* seats held for a waitlist offer: a freed
-seat passes straight to the first in line (still counted), so nobody can grab it while the
-offer runs, and an expired or declined offer passes it on or finally releases it.
+`slot.booked` counts seats taken by bookings *and* seats held for a waitlist offer (see `seats`).
 """
 from __future__ import annotations
 
@@ -20,21 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import clock
-from app.domain.certification import cycle
+from app.domain.certification import cycle, seats
 from app.domain.errors import Conflict, NotFound, Unprocessable
 from app.extensions import db
 from app.models import Account, Retiree
 from app.models.certification import Booking, Slot, WaitlistEntry
-
-LIVE_WAITLIST = ("waiting", "offered")
-SERVICE_LABEL = "养老金领取资格认证"
-
-
-def get_slot(slot_id: int) -> Slot:
-    slot = db.session.get(Slot, slot_id) if isinstance(slot_id, int) else None
-    if slot is None:
-        raise NotFound("未找到该时段", code="slot_not_found")
-    return slot
 
 
 def get_booking(booking_id: int) -> Booking:
@@ -42,13 +30,6 @@ def get_booking(booking_id: int) -> Booking:
     if found is None:
         raise NotFound("未找到该预约", code="booking_not_found")
     return found
-
-
-def get_waitlist_entry(entry_id: int) -> WaitlistEntry:
-    entry = db.session.get(WaitlistEntry, entry_id) if isinstance(entry_id, int) else None
-    if entry is None:
-        raise NotFound("未找到该候补记录", code="waitlist_not_found")
-    return entry
 
 
 def active_booking(retiree: Retiree) -> Booking | None:
@@ -68,7 +49,7 @@ def check_bookable(retiree: Retiree, slot: Slot) -> None:
     _ensure_ahead(slot)
     if retiree.life_status == "deceased":
         raise Unprocessable("该退休人员已故，不能预约", code="retiree_deceased")
-    view = cycle.clock_view(retiree)
+    view = cycle.current(retiree)
     slot_day = slot.starts_at.astimezone(clock.SERVICE_ZONE).date()
     if view.status == "ok" and view.window_opens_on is not None and slot_day < view.window_opens_on:
         raise Unprocessable(f"近期已完成认证，{view.window_opens_on} 起可预约下次认证", code="not_due",
@@ -80,36 +61,18 @@ def _ensure_ahead(slot: Slot) -> None:
         raise Unprocessable("该时段已过，请选择其他时段", code="slot_past")
 
 
-def _take_seat(slot_id: int) -> bool:
-    """Take one seat if one is free. The WHERE clause is the whole overbooking guard."""
-    result = db.session.execute(
-        update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity)
-        .values(booked=Slot.booked + 1).execution_options(synchronize_session=False))
-    return result.rowcount == 1
-
-
-def _release_seat(slot_id: int) -> None:
-    db.session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked > 0)
-                       .values(booked=Slot.booked - 1).execution_options(synchronize_session=False))
-
-
-def _refresh(*objects) -> None:
+def refresh(*objects) -> None:
     for obj in objects:
         db.session.expire(obj)
 
 
-def _confirm(found: Booking) -> None:
+def confirm(found: Booking) -> None:
     slot = found.slot
     cycle.send_message(
         found.retiree, "booking_confirmed",
-        {"name": found.retiree.name, "service": SERVICE_LABEL, "time": slot.starts_at,
-         "place": _place(slot), "booking_no": f"CERT{found.id:08d}"},
+        {"name": found.retiree.name, "service": seats.SERVICE_LABEL, "time": slot.starts_at,
+         "place": seats.place(slot), "booking_no": f"CERT{found.id:08d}"},
         f"booking-confirmed:{found.id}:{slot.id}", retiree_id=found.retiree_id)
-
-
-def _place(slot: Slot) -> str:
-    point = slot.service_point
-    return f"{point.name}（{point.address}）" if point.address else point.name
 
 
 def book(account: Account | None, retiree: Retiree, slot_id: int) -> Booking:
@@ -118,7 +81,7 @@ def book(account: Account | None, retiree: Retiree, slot_id: int) -> Booking:
     In this order: 404 slot_not_found, 422 slot_past, 409 slot_full, 422 retiree_deceased /
     not_due, 409 already_booked. Writes the `booking_confirmed` message in the same transaction.
     """
-    slot = get_slot(slot_id)
+    slot = seats.get_slot(slot_id)
     _ensure_ahead(slot)
     # A cheap early answer before the clock is read (a hot slot turns most attempts away here);
     # the conditional UPDATE below is what decides.
@@ -133,14 +96,14 @@ def book(account: Account | None, retiree: Retiree, slot_id: int) -> Booking:
                             booked_by_account_id=account.id if account else None)
             db.session.add(found)
             db.session.flush()
-            _confirm(found)  # rolled back with the savepoint if the seat is gone
+            confirm(found)  # rolled back with the savepoint if the seat is gone
             # Last: the slot row stays locked (PostgreSQL) from this UPDATE to the commit, and every
             # other booker of the slot waits on it, so nothing may follow it but the commit.
-            if not _take_seat(slot.id):
+            if not seats.take_seat(slot.id):
                 raise Conflict("该时段已约满", code="slot_full")
     except IntegrityError as exc:  # the partial unique index: a concurrent booking won
         raise Conflict("已有一个有效预约，如需更改请改约", code="already_booked") from exc
-    _refresh(slot)
+    refresh(slot)
     return found
 
 
@@ -164,8 +127,8 @@ def cancel(found: Booking) -> Booking:
     """Cancel a booking before the cut-off; the seat goes to the waitlist or back. Caller commits."""
     _ensure_changeable(found)
     _mark_cancelled(found)
-    pass_seat_on(found.slot)
-    _refresh(found)
+    seats.pass_seat_on(found.slot)
+    refresh(found)
     return found
 
 
@@ -175,7 +138,7 @@ def reschedule(found: Booking, new_slot_id: int) -> Booking:
     If the new slot is full (409 slot_full) the booking keeps its old seat. Caller commits.
     """
     _ensure_changeable(found)
-    new_slot = get_slot(new_slot_id)
+    new_slot = seats.get_slot(new_slot_id)
     old_slot = found.slot
     if new_slot.id == old_slot.id:
         return found
@@ -183,181 +146,17 @@ def reschedule(found: Booking, new_slot_id: int) -> Booking:
     if new_slot.booked >= new_slot.capacity:
         raise Conflict("该时段已约满", code="slot_full")
     with db.session.begin_nested():
-        if not _take_seat(new_slot.id):
+        if not seats.take_seat(new_slot.id):
             raise Conflict("该时段已约满", code="slot_full")
         moved = db.session.execute(
             update(Booking).where(Booking.id == found.id, Booking.status == "booked", Booking.slot_id == old_slot.id)
             .values(slot_id=new_slot.id).execution_options(synchronize_session=False)).rowcount
         if not moved:
             raise Conflict("该预约已取消或已办理", code="booking_not_active")
-        pass_seat_on(old_slot)
-    _refresh(found, new_slot, old_slot)
-    _confirm(found)
+        seats.pass_seat_on(old_slot)
+    refresh(found, new_slot, old_slot)
+    confirm(found)
     return found
-
-
-# ---- the waitlist ----------------------------------------------------------------------------
-
-def _hold() -> timedelta:
-    return timedelta(minutes=int(cycle.config("WAITLIST_OFFER_HOLD_MINUTES", 120)))
-
-
-def pass_seat_on(slot: Slot) -> WaitlistEntry | None:
-    """A taken seat of `slot` was given up: offer it to the first in line, or release it.
-
-    The seat stays counted in `slot.booked` while it is offered. Each claim is a conditional
-    UPDATE, so two releases never offer the same entry. Flushes; caller commits.
-    """
-    now = clock.now()
-    if slot.starts_at > now:
-        expires = min(now + _hold(), slot.starts_at)
-        while True:
-            entry = db.session.scalar(select(WaitlistEntry).where(
-                WaitlistEntry.slot_id == slot.id, WaitlistEntry.status == "waiting").order_by(WaitlistEntry.id)
-                .limit(1))
-            if entry is None:
-                break
-            if entry.retiree.life_status != "alive":
-                _close_entry(entry, "left", from_status="waiting")
-                continue
-            claimed = db.session.execute(
-                update(WaitlistEntry).where(WaitlistEntry.id == entry.id, WaitlistEntry.status == "waiting")
-                .values(status="offered", offered_at=now, offer_expires_at=expires)
-                .execution_options(synchronize_session=False)).rowcount
-            if claimed:
-                db.session.expire(entry)
-                _offer_message(entry, expires)
-                return entry
-    _release_seat(slot.id)
-    return None
-
-
-def _offer_message(entry: WaitlistEntry, expires) -> None:
-    slot = entry.slot
-    recipient = db.session.get(Account, entry.account_id) if entry.account_id else entry.retiree
-    cycle.send_message(
-        recipient, "waitlist_offer",
-        {"service": SERVICE_LABEL, "time": slot.starts_at, "place": _place(slot), "deadline": expires},
-        f"waitlist-offer:{entry.id}", retiree_id=entry.retiree_id)
-
-
-def _close_entry(entry: WaitlistEntry, status: str, *, from_status: str) -> bool:
-    return db.session.execute(
-        update(WaitlistEntry).where(WaitlistEntry.id == entry.id, WaitlistEntry.status == from_status)
-        .values(status=status, closed_at=clock.now()).execution_options(synchronize_session=False)).rowcount == 1
-
-
-def join_waitlist(account: Account | None, retiree: Retiree, slot_id: int) -> WaitlistEntry:
-    """Queue for a full slot. 409 slot_available (book instead), already_booked, already_waiting."""
-    slot = get_slot(slot_id)
-    check_bookable(retiree, slot)
-    if slot.booked < slot.capacity:
-        raise Conflict("该时段还有空位，请直接预约", code="slot_available")
-    current = active_booking(retiree)
-    if current is not None and current.slot_id == slot.id:
-        raise Conflict("已预约该时段", code="already_booked")
-    try:
-        with db.session.begin_nested():
-            entry = WaitlistEntry(slot_id=slot.id, retiree_id=retiree.id, status="waiting",
-                                  account_id=account.id if account else None)
-            db.session.add(entry)
-    except IntegrityError as exc:
-        raise Conflict("已在该时段的候补队列中", code="already_waiting") from exc
-    return entry
-
-
-def waitlist_position(entry: WaitlistEntry) -> int | None:
-    """1-based place in line while waiting; None once offered or closed."""
-    if entry.status != "waiting":
-        return None
-    return db.session.scalar(select(db.func.count()).select_from(WaitlistEntry).where(
-        WaitlistEntry.slot_id == entry.slot_id, WaitlistEntry.status == "waiting", WaitlistEntry.id <= entry.id))
-
-
-def live_waitlist(retiree: Retiree) -> list[WaitlistEntry]:
-    """The retiree's waiting and offered entries, oldest first."""
-    return list(db.session.scalars(select(WaitlistEntry).where(
-        WaitlistEntry.retiree_id == retiree.id, WaitlistEntry.status.in_(LIVE_WAITLIST)).order_by(WaitlistEntry.id)))
-
-
-def leave_waitlist(entry: WaitlistEntry) -> WaitlistEntry:
-    """Leave the line; leaving with an offer in hand passes the held seat on. Caller commits."""
-    if _close_entry(entry, "left", from_status="offered"):
-        pass_seat_on(entry.slot)
-    elif not _close_entry(entry, "left", from_status="waiting"):
-        raise Conflict("该候补已结束", code="waitlist_not_active")
-    _refresh(entry)
-    return entry
-
-
-def accept_offer(account: Account | None, entry: WaitlistEntry) -> Booking:
-    """Take the held seat. An existing booking elsewhere moves here (its seat is passed on).
-
-    409 offer_not_active when the offer expired, was declined or never made. Caller commits.
-    """
-    retiree = entry.retiree
-    slot = entry.slot
-    check_bookable(retiree, slot)
-    current = active_booking(retiree)
-    with db.session.begin_nested():
-        claimed = db.session.execute(
-            update(WaitlistEntry).where(WaitlistEntry.id == entry.id, WaitlistEntry.status == "offered",
-                                        WaitlistEntry.offer_expires_at > clock.now())
-            .values(status="accepted", closed_at=clock.now()).execution_options(synchronize_session=False)).rowcount
-        if not claimed:
-            raise Conflict("候补名额已过期或已失效", code="offer_not_active")
-        if current is not None and current.slot_id == slot.id:
-            pass_seat_on(slot)  # already holding a seat here: the held one goes to the next
-            found = current
-        elif current is not None:
-            old_slot = current.slot
-            moved = db.session.execute(
-                update(Booking).where(Booking.id == current.id, Booking.status == "booked")
-                .values(slot_id=slot.id).execution_options(synchronize_session=False)).rowcount
-            if not moved:
-                raise Conflict("原预约已变化，请重试", code="booking_not_active")
-            pass_seat_on(old_slot)
-            found = current
-        else:
-            found = Booking(slot_id=slot.id, retiree_id=retiree.id, status="booked",
-                            booked_by_account_id=account.id if account else None)
-            db.session.add(found)
-            try:
-                db.session.flush()
-            except IntegrityError as exc:
-                raise Conflict("已有一个有效预约", code="already_booked") from exc
-        db.session.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry.id)
-                           .values(booking_id=found.id).execution_options(synchronize_session=False))
-    _refresh(found, entry, slot)
-    _confirm(found)
-    return found
-
-
-def expire_offers() -> int:
-    """Expire offers past their hold (passing the seat on) and close lines of started slots.
-
-    Also offers seats that are free while people wait (a seat freed while someone was joining).
-    Returns the number of offers expired. Flushes; caller commits.
-    """
-    now = clock.now()
-    expired = 0
-    for entry in db.session.scalars(select(WaitlistEntry).where(
-            WaitlistEntry.status == "offered", WaitlistEntry.offer_expires_at <= now).order_by(WaitlistEntry.id)).all():
-        if _close_entry(entry, "expired", from_status="offered"):
-            expired += 1
-            pass_seat_on(entry.slot)
-    started = select(Slot.id).where(Slot.starts_at <= now).scalar_subquery()
-    db.session.execute(update(WaitlistEntry).where(WaitlistEntry.status == "waiting",
-                                                   WaitlistEntry.slot_id.in_(started))
-                       .values(status="expired", closed_at=now).execution_options(synchronize_session=False))
-    waiting_slots = select(WaitlistEntry.slot_id).where(WaitlistEntry.status == "waiting").distinct()
-    for slot in db.session.scalars(select(Slot).where(Slot.id.in_(waiting_slots), Slot.booked < Slot.capacity,
-                                                      Slot.starts_at > now)).all():
-        while _take_seat(slot.id):
-            if pass_seat_on(slot) is None:  # nobody left in line: pass_seat_on gave the seat back
-                break
-    db.session.flush()
-    return expired
 
 
 # ---- effects of other events -----------------------------------------------------------------
@@ -381,14 +180,14 @@ def _withdraw(retiree: Retiree, keep_booking_id: int | None = None) -> int:
         if found.id == keep_booking_id:
             continue
         _mark_cancelled(found)
-        pass_seat_on(found.slot)
+        seats.pass_seat_on(found.slot)
         cancelled += 1
     for entry in db.session.scalars(select(WaitlistEntry).where(WaitlistEntry.retiree_id == retiree.id,
-                                                                WaitlistEntry.status.in_(LIVE_WAITLIST))).all():
-        if _close_entry(entry, "left", from_status="offered"):
-            pass_seat_on(entry.slot)
+                                                                WaitlistEntry.status.in_(seats.LIVE_WAITLIST))).all():
+        if seats.close_entry(entry, "left", from_status="offered"):
+            seats.pass_seat_on(entry.slot)
         else:
-            _close_entry(entry, "left", from_status="waiting")
+            seats.close_entry(entry, "left", from_status="waiting")
     db.session.flush()
     return cancelled
 
@@ -404,7 +203,7 @@ def send_booking_reminders(day: date) -> int:
         slot = found.slot
         cycle.send_message(
             found.retiree, "booking_reminder",
-            {"service": SERVICE_LABEL, "time": slot.starts_at, "place": _place(slot),
+            {"service": seats.SERVICE_LABEL, "time": slot.starts_at, "place": seats.place(slot),
              "note": "请携带身份证，按时到场认证"},
             f"booking-reminder:{found.id}:{slot.id}", retiree_id=found.retiree_id)
         sent += 1

@@ -1,11 +1,10 @@
-"""Annual pension-eligibility certification (协助资格认证): the clock, certifying, home visits.
+"""A retiree's certification cycle (认证周期): when the next certification is due, and the status today.
 
-The clock of a retiree: `due_on` = anchor + cycle months, where the anchor is the last
+The cycle of a retiree: `due_on` = anchor + cycle months, where the anchor is the last
 certification, or for a retiree never certified here the *baseline*: the later of the
 retirement date and the day the archive entered the system. (A retiree imported from paper
 records was certified under the old process; counting from the import avoids suspending the
 pensions of a whole city on the day it goes live.) Status on a day:
-
     ok          today <  due_on - window
     due         due_on - window <= today <= due_on
     overdue     due_on < today <= due_on + grace
@@ -14,9 +13,9 @@ pensions of a whole city on the day it goes live.) Status on a day:
 
 Cycle months, window and grace are per region (CertificationSetting), inherited down the tree;
 the nearest setting above a community wins, else the CERT_* config defaults.
-Around it: `certification_daily` (the daily job), `booking` (bookings and the waitlist),
-`certification_slots` (opening hours, slots), `certification_roster` (the desk),
-`certification_imports` (result files) and `certification_reports` (risk list, work fees).
+Around it in this package: `certify` (recording a certification, home-certification tasks),
+`daily` (the daily job), `booking` and `waitlist`, `slots` (opening hours, slots), `roster` (the
+desk), `imports` (result files) and `reports` (risk list, work fees).
 """
 from __future__ import annotations
 
@@ -25,26 +24,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.domain import audit, clock
-from app.domain.errors import Unprocessable, ValidationFailed
+from app.domain.errors import ValidationFailed
+from app.domain.messaging import outbox
 from app.extensions import db
-from app.models import Account, Region, Retiree, Staff
-from app.models.certification import (
-    METHODS,
-    CertificationRecord,
-    CertificationSetting,
-    CertificationState,
-    PensionBackPay,
-)
-from app.models.tasks import VisitTask
+from app.models import Region, Retiree, Staff
+from app.models.certification import CertificationSetting, CertificationState
 
 # Categories that make certification at a service point hard: a home visit is offered instead.
 IMMOBILE_CATEGORIES = ("elderly", "disabled", "lonely")
-CLOSED_FOR_CLOCK = ("deceased",)
+CLOSED_FOR_CYCLE = ("deceased",)
 
 
 @dataclass(frozen=True)
@@ -55,9 +48,8 @@ class CycleSettings:
 
 
 @dataclass(frozen=True)
-class ClockView:
-    """What the clock says about a retiree today (read-only; nothing is written)."""
-
+class CycleView:
+    """What the cycle says about a retiree today (read-only; nothing is written)."""
     status: str
     due_on: date | None
     last_certified_on: date | None
@@ -136,7 +128,7 @@ def baseline_date(retiree: Retiree) -> date:
 
 
 def status_on(due_on: date, today: date, settings: CycleSettings) -> str:
-    """The clock status on `today` for a cycle ending on `due_on` (see the module docstring)."""
+    """The cycle status on `today` for a cycle ending on `due_on` (see the module docstring)."""
     if today < due_on - timedelta(days=settings.due_window_days):
         return "ok"
     if today <= due_on:
@@ -151,17 +143,17 @@ def is_immobile(retiree: Retiree, day: date) -> bool:
     return retiree.mobility_limited or any(c in IMMOBILE_CATEGORIES for c in retiree.categories_on(day))
 
 
-def clock_view(retiree: Retiree, today: date | None = None) -> ClockView:
-    """The retiree's clock today, from the stored state or (never ticked yet) the baseline."""
+def current(retiree: Retiree, today: date | None = None) -> CycleView:
+    """The retiree's cycle today, from the stored state or (never ticked yet) the baseline."""
     today = today or clock.today()
     state = db.session.get(CertificationState, retiree.id)
-    if retiree.life_status in CLOSED_FOR_CLOCK:
-        return ClockView("ended", None, state.last_certified_on if state else None,
+    if retiree.life_status in CLOSED_FOR_CYCLE:
+        return CycleView("ended", None, state.last_certified_on if state else None,
                          state.last_method if state else None, None)
     settings = settings_for(retiree.community_id)
     anchor = (state.last_certified_on if state and state.last_certified_on else None) or baseline_date(retiree)
     due_on = add_months(anchor, settings.cycle_months)
-    return ClockView(status_on(due_on, today, settings), due_on, state.last_certified_on if state else None,
+    return CycleView(status_on(due_on, today, settings), due_on, state.last_certified_on if state else None,
                      state.last_method if state else None, due_on - timedelta(days=settings.due_window_days))
 
 
@@ -185,128 +177,6 @@ def locked_state(retiree: Retiree) -> CertificationState:
     return state
 
 
-def resume_pension(retiree: Retiree, state: CertificationState, record: CertificationRecord | None) -> None:
-    """Resume a suspended pension and record that back-pay is owed for the suspended months."""
-    resumed = db.session.execute(update(Retiree).where(Retiree.id == retiree.id,
-                                                       Retiree.pension_status == "suspended")
-                                 .values(pension_status="normal")).rowcount
-    if not resumed:
-        return
-    today = clock.today()
-    suspended_on = state.suspended_on or today
-    try:
-        with db.session.begin_nested():
-            db.session.add(PensionBackPay(retiree_id=retiree.id, suspended_on=suspended_on, resumed_on=today,
-                                          certification_record_id=record.id if record else None))
-    except IntegrityError:
-        pass  # the same suspension already has its back-pay row
-    audit.record(None, "certification.pension_resumed", subject_type="retiree", subject_id=retiree.id,
-                 region_id=retiree.community_id, detail={"suspended_on": suspended_on.isoformat()})
-
-
-def record_certification(retiree: Retiree, certified_on: date, method: str, staff: Staff | None = None,
-                         source: str | None = None) -> CertificationRecord:
-    """Record that `retiree` was certified. Idempotent per retiree + date + method. Caller commits.
-
-    Restarts the clock when this is the latest certification; a suspended pension resumes with
-    back-pay owed. Other effects: the retiree's remaining active booking is released (no longer
-    needed) and open home-certification tasks are cancelled, except the task named by `source`
-    ("visit_task:<id>"), which its own visit-record flow closes.
-    """
-    if method not in METHODS:
-        raise ValidationFailed(fields={"method": "认证方式应为：" + "、".join(METHODS)})
-    if certified_on > clock.today():
-        raise ValidationFailed(fields={"certified_on": "认证日期不能晚于今天"})
-    if retiree.life_status == "deceased" and (retiree.died_on is None or certified_on > retiree.died_on):
-        raise Unprocessable("该退休人员已故，不能认证", code="retiree_deceased")
-    existing_stmt = select(CertificationRecord).where(
-        CertificationRecord.retiree_id == retiree.id, CertificationRecord.certified_on == certified_on,
-        CertificationRecord.method == method)
-    existing = db.session.scalar(existing_stmt)
-    if existing is not None:
-        return existing
-    state = locked_state(retiree)
-    try:
-        with db.session.begin_nested():
-            record = CertificationRecord(retiree_id=retiree.id, certified_on=certified_on, method=method,
-                                         staff_id=staff.id if staff else None, source=(source or "")[:120] or None)
-            db.session.add(record)
-    except IntegrityError:  # the same certification recorded concurrently
-        return db.session.scalar(existing_stmt)
-    if state.last_certified_on is None or certified_on >= state.last_certified_on:
-        today = clock.today()
-        settings = settings_for(retiree.community_id)
-        previous = state.status
-        state.last_certified_on, state.last_method = certified_on, method
-        state.due_on = add_months(certified_on, settings.cycle_months)
-        state.status = status_on(state.due_on, today, settings)
-        if state.status != previous:
-            state.status_since = today
-        if state.status != "suspended":
-            resume_pension(retiree, state, record)
-            state.suspended_on = None
-        if state.status == "ok":
-            _settle_open_work(retiree, source)
-    db.session.flush()
-    return record
-
-
-def _settle_open_work(retiree: Retiree, source: str | None) -> None:
-    """Certified and not due again soon: the booking and the home visit are no longer needed."""
-    from app.domain.certification import booking  # booking reads the clock; imported here to avoid a cycle
-
-    booking.release_after_certification(retiree, keep_booking_id=_source_id(source, "booking"))
-    keep_task = _source_id(source, "visit_task")
-    db.session.execute(update(VisitTask).where(
-        VisitTask.retiree_id == retiree.id, VisitTask.kind == "home_certification", VisitTask.status == "open",
-        VisitTask.id != (keep_task or 0)).values(status="cancelled", closed_at=clock.now()))
-
-
-def _source_id(source: str | None, prefix: str) -> int | None:
-    if source and source.startswith(prefix + ":") and source[len(prefix) + 1:].isdigit():
-        return int(source[len(prefix) + 1:])
-    return None
-
-
-def open_home_certification_task(retiree: Retiree) -> VisitTask | None:
-    return db.session.scalar(select(VisitTask).where(
-        VisitTask.retiree_id == retiree.id, VisitTask.kind == "home_certification", VisitTask.status == "open"))
-
-
-def create_home_certification_task(retiree: Retiree, *, source_type: str, note: str | None) -> VisitTask:
-    """The open home-certification task of the retiree, created once (partial unique index). Flushes."""
-    task = open_home_certification_task(retiree)
-    if task is not None:
-        return task
-    due_on = clock.today() + timedelta(days=int(config("CERT_HOME_VISIT_DUE_DAYS", 7)))
-    try:
-        with db.session.begin_nested():
-            task = VisitTask(kind="home_certification", retiree_id=retiree.id, community_id=retiree.community_id,
-                             status="open", due_on=due_on, source_type=source_type, source_id=retiree.id,
-                             note=(note or None))
-            db.session.add(task)
-    except IntegrityError:
-        task = open_home_certification_task(retiree)
-    return task
-
-
-def request_home_certification(account: Account | None, retiree: Retiree, note: str | None) -> VisitTask:
-    """A home-visit certification asked for by the retiree or a relative (the reports API).
-
-    The caller has checked the binding. Returns the retiree's open home-certification task when
-    there is one (idempotent). 422 `retiree_deceased`; 422 `not_due` when recently certified
-    (the clock is `ok`). Caller commits.
-    """
-    view = clock_view(retiree)
-    if view.status == "ended":
-        raise Unprocessable("该退休人员已故，无需认证", code="retiree_deceased")
-    if view.status == "ok":
-        raise Unprocessable(f"近期已完成认证，下次认证请于 {view.window_opens_on} 之后办理", code="not_due")
-    requested_by = f"（申请账号 {account.id}）" if account is not None else ""
-    return create_home_certification_task(retiree, source_type="certification_request",
-                                          note=((note or "").strip() + requested_by).strip()[:2000])
-
-
 # ---- messages --------------------------------------------------------------------------------
 
 def booking_page_link(retiree_id: int) -> str:
@@ -317,6 +187,4 @@ def booking_page_link(retiree_id: int) -> str:
 
 def send_message(recipient, template_key: str, data: dict, idempotency_key: str, *, retiree_id: int):
     """One message through the messaging outbox (same transaction; the key makes it once-only)."""
-    from app.domain.messaging import outbox as messaging  # the outbox capability; imported late, it imports much
-
-    return messaging.notify(recipient, template_key, data, idempotency_key, link=booking_page_link(retiree_id))
+    return outbox.notify(recipient, template_key, data, idempotency_key, link=booking_page_link(retiree_id))

@@ -12,14 +12,13 @@ from sqlalchemy import select, update
 
 from app.domain import audit, clock
 from app.domain.certification import booking
+from app.domain.certification.certify import create_home_certification_task, resume_pension
 from app.domain.certification.cycle import (
-    CLOSED_FOR_CLOCK,
+    CLOSED_FOR_CYCLE,
     CycleSettings,
     add_months,
-    create_home_certification_task,
     is_immobile,
     locked_state,
-    resume_pension,
     send_message,
     settings_for,
     status_on,
@@ -60,14 +59,14 @@ def daily_tick(batch_size: int = 500) -> TickSummary:
     summary.ended = db.session.execute(
         update(CertificationState).where(
             CertificationState.status != "ended",
-            CertificationState.retiree_id.in_(select(Retiree.id).where(Retiree.life_status.in_(CLOSED_FOR_CLOCK))))
+            CertificationState.retiree_id.in_(select(Retiree.id).where(Retiree.life_status.in_(CLOSED_FOR_CYCLE))))
         .values(status="ended", status_since=today)).rowcount
     db.session.commit()
     cache: dict[int, CycleSettings] = {}
     last_id = 0
     while True:
         retirees = list(db.session.scalars(
-            select(Retiree).where(Retiree.id > last_id, Retiree.life_status.not_in(CLOSED_FOR_CLOCK))
+            select(Retiree).where(Retiree.id > last_id, Retiree.life_status.not_in(CLOSED_FOR_CYCLE))
             .order_by(Retiree.id).limit(batch_size)))
         if not retirees:
             break

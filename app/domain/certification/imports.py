@@ -2,7 +2,7 @@
 silent data matching (数据比对), also desk lists typed up in Excel.
 
 Columns `id_number,certified_on,method` (or 身份证号, 认证日期, 认证方式). Every good row becomes a
-certification record through `cycle.record_certification` (so the clock, pension
+certification record through `certify.record_certification` (so the clock, pension
 resumption and bookings follow); bad rows are reported with row number (header = row 1),
 column and reason; a row already recorded (same retiree, date and method) is skipped, so
 re-importing a file changes nothing.
@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from app.domain import audit, clock, pii
 from app.domain.archives import idcard
-from app.domain.certification import cycle
+from app.domain.certification import certify
 from app.domain.errors import DomainError
 from app.domain.files.spreadsheets import Columns, RowError, parse_date, text
 from app.domain.org import regions
@@ -170,7 +170,7 @@ def _write(batch: list[_Row], columns: Columns, staff: Staff | None, source_name
             result.skipped += 1
             continue
         try:
-            cycle.record_certification(retiree, item.certified_on, item.method, staff=staff,
+            certify.record_certification(retiree, item.certified_on, item.method, staff=staff,
                                                source=f"import:{source_name}"[:120])
         except DomainError as exc:
             column = columns.label("certified_on") if exc.code == "retiree_deceased" else id_column

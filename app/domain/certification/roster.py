@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from app.domain import clock
 from app.domain.archives import idcard, records
-from app.domain.certification import cycle
+from app.domain.certification import certify
 from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
 from app.domain.org import regions
 from app.domain.org.staff import ensure_in_scope
@@ -62,7 +62,7 @@ def check_in(staff: Staff, booking: Booking, outcome: str, method: str = "on_sit
     if not changed:
         raise Conflict("该预约已登记或已取消", code="booking_not_active")
     if outcome == "certified":
-        cycle.record_certification(booking.retiree, clock.today(), method, staff=staff,
+        certify.record_certification(booking.retiree, clock.today(), method, staff=staff,
                                            source=f"booking:{booking.id}")
     db.session.expire(booking)
     return booking
@@ -98,4 +98,4 @@ def walk_in(staff: Staff, point: ServicePoint, id_number: str, method: str = "on
         source = f"booking:{booked_here.id}"
     else:
         source = f"walk_in:{point.code}"
-    return cycle.record_certification(retiree, today, method, staff=staff, source=source)
+    return certify.record_certification(retiree, today, method, staff=staff, source=source)

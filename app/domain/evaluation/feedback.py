@@ -22,10 +22,12 @@ from sqlalchemy.orm import selectinload
 from app.domain import clock, inputs
 from app.domain.accounts import bindings
 from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.messaging import outbox
 from app.domain.org import regions
 from app.domain.paging import Page, paginate
 from app.extensions import db
 from app.models import Account, Binding, Region, Retiree, Staff
+from app.models.certification import Booking
 from app.models.evaluation import (
     FEEDBACK_CATEGORIES,
     FEEDBACK_CATEGORY_LABELS,
@@ -33,6 +35,8 @@ from app.models.evaluation import (
     FeedbackTicket,
     Rating,
 )
+from app.models.events import ActivityRegistration
+from app.models.tasks import VisitTask
 
 LOW_SCORE = 2
 DEFAULT_REPLY_DAYS = {"complaint": 3, "question": 5, "suggestion": 10}
@@ -46,24 +50,16 @@ UNSCOPED_LEVELS = ("city", "province")
 # ---- rating subjects: subject_type → (subject_id → (retiree_id, completed) | None) ----------------
 
 def _visit(subject_id: int) -> tuple[int, bool] | None:
-    from app.models.tasks import VisitTask
-
     task = inputs.get(VisitTask, subject_id)
     return (task.retiree_id, task.status == "done") if task else None
 
 
 def _booking(subject_id: int) -> tuple[int, bool] | None:
-    try:  # certification is its own capability; without it no booking can be rated
-        from app.models.certification import Booking
-    except ImportError:
-        return None
     booking = inputs.get(Booking, subject_id)
     return (booking.retiree_id, booking.status == "attended") if booking else None
 
 
 def _activity(subject_id: int) -> tuple[int, bool] | None:
-    from app.models.events import ActivityRegistration
-
     registration = inputs.get(ActivityRegistration, subject_id)
     return (registration.retiree_id, registration.status == "attended") if registration else None
 
@@ -226,8 +222,6 @@ def reply(staff: Staff, ticket_id: int, text: str) -> FeedbackTicket:
     if result.rowcount != 1:
         raise Conflict("该反馈已回复或已关闭", code="ticket_not_open")
     db.session.refresh(ticket)
-    from app.domain.messaging import outbox  # messaging is its own capability
-
     topic = f"您的{FEEDBACK_CATEGORY_LABELS[ticket.category]}：{ticket.text}"
     outbox.notify(ticket.account, "feedback_reply", {"topic": topic, "reply": text, "replied_at": now},
                      f"feedback_reply:{ticket.id}", link=f"/feedback/{ticket.id}")

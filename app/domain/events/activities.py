@@ -16,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
 from app.domain import audit, clock, inputs
+from app.domain.accounts.bindings import bound_retiree
 from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.messaging import outbox
 from app.domain.org import regions
 from app.domain.org.staff import ensure_in_scope
 from app.domain.paging import Page, paginate
@@ -33,7 +35,6 @@ CREATOR_ROLES = ("community_worker", "street_admin", "agency_admin")
 @dataclass(frozen=True)
 class ActivityView:
     """An activity as one retiree sees it: seats left and their own registration, if any."""
-
     activity: Activity
     registration: ActivityRegistration | None
     position: int | None
@@ -41,7 +42,6 @@ class ActivityView:
 
 def _notify(recipient, template_key: str, data: dict, idempotency_key: str, link: str | None = None) -> None:
     # Imported late: messaging is its own capability and imports models of its own.
-    from app.domain.messaging import outbox
 
     outbox.notify(recipient, template_key, data, idempotency_key, link=link)
 
@@ -284,8 +284,6 @@ def _message_data(activity: Activity, retiree: Retiree, status: str, position: i
 def cancel(account: Account, activity_id: int, registration_id: int) -> ActivityRegistration:
     """Cancel a live registration of a retiree the account is bound to; a freed seat goes to the
     first on the waitlist (notified). Caller commits."""
-    from app.domain.accounts.bindings import bound_retiree
-
     registration = inputs.get(ActivityRegistration, registration_id)
     if registration is None or registration.activity_id != activity_id:
         raise NotFound("未找到该报名记录", code="registration_not_found")

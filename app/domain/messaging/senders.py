@@ -1,27 +1,43 @@
-"""The sender threads of one send batch (app/domain/sending.py): they take items from a queue,
-record each send's start (app/domain/send_starts.py), send it on the batch's keep-alive session
+"""The sender threads of one send batch (`sending`): they take items from a queue,
+record each send's start (`send_starts`), send it on the batch's keep-alive session
 and put the answer on another queue. No database, no app context: plain values in and out.
 """
 from __future__ import annotations
 
 import queue
 import threading
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from app.domain.messaging import send_starts
 from app.extensions import redis_store
-
-if TYPE_CHECKING:
-    from app.domain.messaging.sending import Item
 
 NOT_STARTED = object()     # the answer for an item a sender was told not to send
 UNRECORDED = object()      # …for an item whose start it could not record (so did not send)
 
 
+@dataclass
+class Item:
+    """What a sender thread needs: plain values, no ORM object crosses a thread."""
+    id: int
+    account_id: int
+    retiree_id: int | None
+    campaign_id: int | None
+    template_key: str
+    template_id: str
+    openid: str
+    data: dict
+    page: str
+    attempts: int
+    reserved: bool = False
+    started_key: str | None = None   # the claim's start set (send_starts), None: unrecorded
+    outcome: str = ""
+    delay: int = 0
+    values: dict = field(default_factory=dict)
+
+
 class Senders:
     """`size` threads sending `Item`s from `work` on one keep-alive session; each answer goes to
     `results` as (item, response or NOT_STARTED, exception). No database, no app context."""
-
     def __init__(self, client, session, size: int) -> None:
         self.client, self.session = client, session
         self.redis = redis_store.client

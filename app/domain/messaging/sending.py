@@ -28,7 +28,6 @@ import queue
 import time
 import uuid
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, case, exists, func, literal, or_, select, update
@@ -37,11 +36,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from app.domain import clock
 from app.domain.messaging import consent, send_starts, templates
 from app.domain.messaging import outbox as messaging
-from app.domain.messaging.senders import NOT_STARTED, UNRECORDED, Senders
+from app.domain.messaging.senders import NOT_STARTED, UNRECORDED, Item, Senders
 from app.extensions import db
 from app.models import Account, Binding, Retiree
 from app.models.base import in_ids
 from app.models.messaging import Campaign, Notification
+from app.wechat import errors as wx
+from app.wechat.client import get_client
 
 log = logging.getLogger(__name__)
 
@@ -49,27 +50,6 @@ CLAIM_CHUNK_FACTOR = 2      # rows claimed ahead = concurrency x this (bounds th
 FLUSH_EVERY_ROWS = 100
 FLUSH_EVERY_SECONDS = 0.5
 QUOTA_REASON = "微信当日发送额度已用完（45009）"
-
-
-@dataclass
-class Item:
-    """What a sender thread needs: plain values, no ORM object crosses a thread."""
-
-    id: int
-    account_id: int
-    retiree_id: int | None
-    campaign_id: int | None
-    template_key: str
-    template_id: str
-    openid: str
-    data: dict
-    page: str
-    attempts: int
-    reserved: bool = False
-    started_key: str | None = None   # the claim's start set (send_starts), None: unrecorded
-    outcome: str = ""
-    delay: int = 0
-    values: dict = field(default_factory=dict)
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -86,8 +66,6 @@ def send_batch(notification_ids: list[int]) -> dict[str, int]:
     Returns counts per outcome. Re-raises the first unexpected error after recording everything
     else (its row is marked `unknown`: whether WeChat got it cannot be known).
     """
-    from app.wechat.client import get_client
-
     batch = _Batch(list(notification_ids), get_client())
     return batch.run()
 
@@ -262,9 +240,7 @@ class _Batch:
         if response is NOT_STARTED:
             self.unsent[item.id] = item
         elif response is UNRECORDED:
-            from app.wechat.errors import WeChatUnavailable
-
-            self._record(item, None, WeChatUnavailable(None, "发送前无法记录开始（Redis 不可用），稍后重试"))
+            self._record(item, None, wx.WeChatUnavailable(None, "发送前无法记录开始（Redis 不可用），稍后重试"))
         else:
             self._record(item, response, exc)
         following = self.waiting.get(item.openid)
@@ -377,13 +353,6 @@ class _Batch:
             log.exception("cleanup after a failed send batch did not complete; the sweeper will finish it")
 
 
-def sweep() -> dict[str, int]:
-    """The periodic safety net (see app/domain/sweeper.py)."""
-    from app.domain.messaging.sweeper import sweep as _sweep
-
-    return _sweep()
-
-
 def _update_ids(ids: list[int], **values) -> None:
     if ids:
         t = Notification.__table__
@@ -420,8 +389,6 @@ def _bulk_update(updates: list[dict]) -> None:
 
 def _outcome(item: Item, exc: BaseException) -> None:
     """Map a send error to the row's next state (the retry policy)."""
-    from app.wechat import errors as wx
-
     errcode = getattr(exc, "errcode", None)
     errmsg = str(getattr(exc, "errmsg", None) or exc)[:300]
     values: dict = {"errcode": errcode, "error": errmsg}

@@ -1,4 +1,4 @@
-"""The outbox sweeper (a periodic job, `sending.sweep`): the safety net under the send jobs.
+"""The outbox sweeper (a periodic job, `workers.messaging.sweep`): the safety net under the send jobs.
 
 1. Campaigns paused by WeChat's daily quota (45009) whose pause has expired go back to `sending`.
 2. Rows left in `sending` longer than MESSAGING_SENDING_STALE_SECONDS (a killed worker, a job
