@@ -21,8 +21,20 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db, redis_store
+from tests.support import factories
+from tests.support.config import TEST_PII_KEY
+from tests.support.factories import make_tree
 
-TEST_PII_KEY = "dGVzdC1waWkta2V5LTMyLWJ5dGVzLWxvbmctZW5vdWdoIQ=="
+# Capability fixtures live in tests/support/ (fixture names are unique across them).
+pytest_plugins = [
+    "tests.support.clock",
+    "tests.support.jobs",
+    "tests.support.certification",
+    "tests.support.cases",
+    "tests.support.events",
+    "tests.support.messaging",
+    "tests.support.campaigns",
+]
 
 
 def _free_port() -> int:
@@ -119,6 +131,7 @@ def _empty_tables(app) -> None:
 def app(_app_session, wechat_sandbox):
     """The app with empty tables, a clean Redis namespace and a reset sandbox."""
     _empty_tables(_app_session)
+    factories.reseed()
     wechat_sandbox.reset()
     with _app_session.app_context():
         client = redis_store.client
@@ -139,8 +152,6 @@ def app(_app_session, wechat_sandbox):
 @pytest.fixture
 def tree(app):
     """The standard region tree (tests/factories.make_tree), committed so servers see it."""
-    from tests.factories import make_tree
-
     regions = make_tree()
     db.session.commit()
     return regions

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.admin.support import fresh_client, login
+from tests.support.staff import fresh_client, login
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from app.domain.archives import records
 from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import AuditEntry, Binding
-from tests.factories import make_id_number, make_retiree, make_staff, make_tree
-from tests.helpers import bind, make_account
+from tests.support.api import bind, make_account
+from tests.support.factories import make_id_number, make_retiree, make_staff, make_tree
 
 
 @pytest.fixture

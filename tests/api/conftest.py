@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from app.extensions import db
-from tests.factories import make_id_number, make_retiree
+from tests.support.factories import make_id_number, make_retiree
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from app.domain.accounts import bindings
 from app.domain.errors import Conflict, NotAuthorized, NotFound
 from app.extensions import db
 from app.models import AuditEntry, Binding
-from tests.factories import make_id_number, make_retiree, make_staff
-from tests.helpers import account_with_binding, auth_headers, bind, make_account
+from tests.support.api import account_with_binding, auth_headers, bind, make_account
+from tests.support.factories import make_id_number, make_retiree, make_staff
 
 
 def _bind(client, headers, archive, relation="self", name=None, id_number=None):

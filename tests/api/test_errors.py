@@ -6,12 +6,10 @@ service added later is held to the same rule without writing anything new.
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
-from werkzeug.routing import IntegerConverter, UUIDConverter
 
-from tests.helpers import auth_headers, make_account
+from tests.support.api import PUBLIC, api_routes, assert_envelope, auth_headers, make_account
 
 _NULLS = {name: None for name in ("code", "name", "id_number", "relation", "id", "date", "slot_id",
                                   "retiree_id", "text", "content", "type", "status", "page")}
@@ -39,44 +37,8 @@ GARBAGE: list[tuple[str | None, bytes]] = [
 ]
 # Routes that answer without a token. Every other /api/v1 route must say 401 first (here) and
 # declare bearer security (test_openapi.py). Add a public route here deliberately, or not at all.
-PUBLIC = {("POST", "/api/v1/auth/login")}
 GARBAGE_QUERY = ("?page=-1&per_page=abc&limit=999999999999999999999&date=not-a-date&id=%00&q=" + "x" * 3000
                  + "&retiree_id=99999999999999999999&kind=%00&status=%00")
-
-
-def _sample(converter) -> str:
-    if isinstance(converter, IntegerConverter):
-        return "1"
-    if isinstance(converter, UUIDConverter):
-        return str(uuid.uuid4())
-    return "x"
-
-
-def api_routes(app) -> list[tuple[str, str]]:
-    """(method, path) for every /api/v1 route except the OpenAPI document itself."""
-    out = []
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1") or rule.rule.endswith("/openapi.json"):
-            continue
-        values = {name: _sample(converter) for name, converter in rule._converters.items()}
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            out.append((method, app.url_map.bind("localhost").build(rule.endpoint, values, method=method)))
-    return out
-
-
-def assert_envelope(response, context: str) -> dict:
-    assert response.status_code < 500, f"{context}: {response.status_code} {response.get_data(as_text=True)[:300]}"
-    if response.status_code < 400:
-        return {}
-    assert response.mimetype == "application/json", context
-    body = response.get_json()
-    assert set(body) == {"error"}, context
-    error = body["error"]
-    assert isinstance(error["code"], str) and error["code"], context
-    assert isinstance(error["message"], str) and error["message"], context
-    assert isinstance(error["fields"], dict), context
-    assert all(isinstance(k, str) and isinstance(v, str) for k, v in error["fields"].items()), context
-    return error
 
 
 def test_every_api_route_survives_garbage(app, client, archive):

@@ -11,10 +11,9 @@ from werkzeug.routing import IntegerConverter
 from app.extensions import db
 from app.models import Binding
 from app.models.evaluation import FeedbackTicket, Rating
-from tests.admin.support import fresh_client, login
-from tests.api.test_errors import PUBLIC, assert_envelope
-from tests.factories import make_retiree, make_staff
-from tests.helpers import account_with_binding, auth_headers, make_account
+from tests.support.api import PUBLIC, account_with_binding, api_routes, assert_envelope, auth_headers, make_account
+from tests.support.factories import make_retiree, make_staff
+from tests.support.staff import fresh_client, login
 
 OUT_OF_RANGE = (2**31, 2**63, 10**30)
 
@@ -121,7 +120,6 @@ def test_api_writes_work_with_csrf_protection_on(app, csrf_app, wechat_sandbox):
 def test_no_api_route_is_refused_for_a_missing_csrf_token(app, csrf_app):
     """Every API write answers for itself (2xx, 401/403/404/409/422, or 400 naming fields), never
     the CSRF refusal: a 400 that names no field."""
-    from tests.api.test_errors import api_routes
 
     account = make_account()
     headers = auth_headers(account)

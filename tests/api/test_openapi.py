@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from app.api.security import BEARER
-from tests.api.test_errors import PUBLIC, api_routes
+from tests.support.api import PUBLIC, api_routes
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from app.extensions import db
-from tests.factories import make_retiree
-from tests.helpers import account_with_binding, auth_headers, bind, make_account
+from tests.support.api import account_with_binding, auth_headers, bind, make_account
+from tests.support.factories import make_retiree
 
 
 def test_bound_account_sees_the_masked_profile(client, archive):
