@@ -7,7 +7,7 @@ WEB_PORT ?= 5000
 SANDBOX_PORT ?= 8801
 PYTEST_ARGS ?=
 
-.PHONY: venv run test lint migrate seed browser-deps bench clean
+.PHONY: venv run test lint migrate seed browser-deps bench clean settings-table
 
 venv: $(VENV)/.installed
 
@@ -51,6 +51,10 @@ test: venv browser-deps
 
 lint: venv
 	$(BIN)/ruff check app workers config tests bench migrations
+
+# README's settings tables, regenerated from the declarations in config/.
+settings-table: venv
+	$(BIN)/python -m config.readme --write
 
 # Benchmarks print figures; bench_booking and bench_fanout want DATABASE_URL (PostgreSQL) and REDIS_URL.
 bench: venv

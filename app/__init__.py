@@ -7,27 +7,24 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from config import load_config
+import config
+from app import checks
+from app.domain import clock
 
 
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build a configured app: extensions, blueprints, error handlers and CLI commands.
 
-    Nothing here touches the database or the network; migrations and seeding are CLI commands.
+    Settings come from the environment (`config/`), with `overrides` on top (tests, benchmarks).
+    Any malformed setting, and in production any default, weak or public secret, stops the start
+    here with every problem listed (`config.SettingsError`). Nothing here touches the database or
+    the network; migrations and seeding are CLI commands, the live checks are `flask check-config`.
     """
     app = Flask(__name__, instance_relative_config=True)
-    config = load_config(config_name)
-    app.config.from_object(config)
-    if overrides:
-        app.config.update(overrides)
-    if overrides and "DATABASE_URL" in overrides:
-        from config.settings import _normalize_db_url
-
-        app.config["SQLALCHEMY_DATABASE_URI"] = _normalize_db_url(overrides["DATABASE_URL"])
-    config.__dict__.update({k: v for k, v in app.config.items() if k.isupper()})
-    config.validate()
-    if not app.config.get("RATELIMIT_STORAGE_URI"):
-        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    settings = config.parse(config_name, overrides)
+    app.config.from_mapping(settings.values)
+    checks.refuse_to_start(app.config, settings.problems)
+    clock.configure(app.config["SERVICE_TIMEZONE"])
 
     register_extensions(app)
     register_blueprints(app)

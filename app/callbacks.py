@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 
 import xmltodict
 from flask import Blueprint, Response, current_app, request
@@ -39,7 +38,7 @@ def signature_for(token: str, *parts: str) -> str:
 
 
 def _token() -> str:
-    return current_app.config.get("WECHAT_CALLBACK_TOKEN") or ""
+    return current_app.config["WECHAT_CALLBACK_TOKEN"] or ""
 
 
 def _signed(signature: str | None, *parts: str | None) -> bool:
@@ -116,7 +115,7 @@ def list_items(message: dict, container: str) -> list[dict]:
 
 def _decrypt(message: dict, args) -> dict:
     """Safe mode: check `msg_signature` over the ciphertext, then decrypt (wechatpy)."""
-    aes_key = current_app.config.get("WECHAT_CALLBACK_AES_KEY") or os.environ.get("WECHAT_CALLBACK_AES_KEY")
+    aes_key = current_app.config["WECHAT_CALLBACK_AES_KEY"]
     if not aes_key:
         raise ValueError("encrypted message but WECHAT_CALLBACK_AES_KEY is not set")
     from wechatpy.crypto import WeChatCrypto

@@ -62,7 +62,7 @@ def seed(env: dict[str, str], attempts: int, seats: int) -> tuple[int, list[tupl
     from app.extensions import db
     from app.models import Account, Binding
     from app.models.certification import CertificationState, Slot
-    from tests.factories import make_service_point, make_tree
+    from tests.support.factories import make_service_point, make_tree
 
     app = create_app("development", {k: v for k, v in env.items() if k in (
         "DATABASE_URL", "REDIS_URL", "PII_KEY", "SECRET_KEY", "JOBS_MODE", "RQ_QUEUE_PREFIX")})
@@ -243,9 +243,9 @@ def main() -> int:
 def _check_database(env: dict[str, str], slot_id: int) -> tuple[int, int]:
     from sqlalchemy import create_engine, text
 
-    from config.settings import _normalize_db_url
+    from config import normalize_database_url
 
-    engine = create_engine(_normalize_db_url(env["DATABASE_URL"]))
+    engine = create_engine(normalize_database_url(env["DATABASE_URL"]))
     with engine.connect() as conn:
         booked = conn.execute(text("SELECT booked FROM slot WHERE id = :id"), {"id": slot_id}).scalar_one()
         rows = conn.execute(text("SELECT count(*) FROM booking WHERE slot_id = :id AND status = 'booked'"),

@@ -144,9 +144,13 @@ def app(_app_session, wechat_sandbox):
     _app_session.extensions.pop("tuiguan_wechat_client", None)
     ctx = _app_session.app_context()
     ctx.push()
+    settings = dict(_app_session.config)
     yield _app_session
     db.session.remove()
     ctx.pop()
+    # Settings a test changed (config.update, or pop to fall back) are the built app's again.
+    _app_session.config.clear()
+    _app_session.config.update(settings)
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ def test_production_refuses_missing_secrets(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("PII_KEY", raising=False)
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
-    with pytest.raises(RuntimeError, match="SECRET_KEY, PII_KEY"):
+    with pytest.raises(RuntimeError) as refused:
         create_app("production")
+    assert "SECRET_KEY" in str(refused.value) and "PII_KEY" in str(refused.value)
 
 
 def test_production_refuses_memory_redis(monkeypatch):

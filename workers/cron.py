@@ -25,7 +25,6 @@ from rq.cron import CronJob, CronScheduler
 from rq.queue import Queue
 from rq.serializers import JSONSerializer
 
-from app.domain.messaging import outbox as messaging
 from app.jobs import resolve
 
 log = logging.getLogger(__name__)
@@ -61,8 +60,7 @@ def periodic_jobs(app: Flask) -> list[Periodic]:
         for spec in getattr(module, "PERIODIC", ()):
             interval = spec.get("interval")
             if isinstance(interval, str):
-                with app.app_context():
-                    interval = messaging.setting(interval)
+                interval = app.config[interval]
             out.append(Periodic(spec["func"], spec.get("queue", "default"), interval, spec.get("cron"),
                                 int(spec.get("timeout", 300))))
     return out

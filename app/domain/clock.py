@@ -1,7 +1,9 @@
 """The service clock. Every rule that depends on "today" reads it here, so tests can move time.
 
-The service zone is Asia/Shanghai (SERVICE_TIMEZONE): a retiree's "today" is China's date,
-whatever the server's zone is.
+The service zone is the SERVICE_TIMEZONE setting (Asia/Shanghai unless configured): a retiree's
+"today" is that zone's date, whatever the server's zone is. `create_app` calls `configure` once at
+start; the zone is one per process (every app a process builds shares it), read as
+`clock.SERVICE_ZONE` at call time, never copied at import.
 """
 from __future__ import annotations
 
@@ -10,8 +12,17 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from config import SETTINGS
+
 _frozen: datetime | None = None
-SERVICE_ZONE = ZoneInfo("Asia/Shanghai")
+# Until `configure` runs (a bare import, e.g. a test module's constants), the declared default.
+SERVICE_ZONE = ZoneInfo(SETTINGS["SERVICE_TIMEZONE"].default)
+
+
+def configure(zone_name: str) -> None:
+    """Set the service zone (an IANA name, validated by the settings parser)."""
+    global SERVICE_ZONE
+    SERVICE_ZONE = ZoneInfo(zone_name)
 
 
 def now() -> datetime:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import socketserver
 import sys
@@ -47,11 +46,14 @@ import requests
 
 from app.wechat.sandbox_endpoints import ENDPOINTS, Reply
 from app.wechat.sandbox_state import SandboxState
+from config.wechat import SANDBOX_APPID, SANDBOX_SECRET
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_APPID = "wx-sandbox-appid"
-DEFAULT_SECRET = "sandbox-secret"  # noqa: S105 — the sandbox's own fake secret
+# The sandbox's own identity when started without credentials: the development defaults of
+# WECHAT_APPID / WECHAT_SECRET, so `make run` and tests need no configuration.
+DEFAULT_APPID = SANDBOX_APPID
+DEFAULT_SECRET = SANDBOX_SECRET
 
 
 def _control(state: SandboxState, method: str, path: str, query: dict, body: bytes) -> Reply:
@@ -183,8 +185,8 @@ class SandboxServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, appid: str | None = None,
                  secret: str | None = None, delay_ms: int = 0, log_limit: int = 20_000) -> None:
         self.state = SandboxState(
-            appid or os.environ.get("WECHAT_APPID") or DEFAULT_APPID,
-            secret or os.environ.get("WECHAT_SECRET") or DEFAULT_SECRET,
+            appid or DEFAULT_APPID,
+            secret or DEFAULT_SECRET,
             delay_ms=delay_ms, log_limit=log_limit,
         )
         self._server = _Server((host, port), self.state)

@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import JSON, Integer, String, and_, cast, exists, func, insert, literal, or_, select, update
 
 from app.domain import clock
@@ -100,7 +101,7 @@ def dispatch(campaign_id: int) -> DispatchResult:
         db.session.rollback()
         return DispatchResult(campaign_id, 0, 0.0, False)
     conditions = audience_conditions(campaign)
-    size = messaging.setting("MESSAGING_BATCH_SIZE")
+    size = current_app.config["MESSAGING_BATCH_SIZE"]
     cursor, status, count = campaign.dispatch_cursor, campaign.status, 0
     seq = db.session.scalar(select(func.coalesce(func.max(CampaignBatch.seq), 0))
                             .where(CampaignBatch.campaign_id == campaign_id))
@@ -219,7 +220,7 @@ def run_batch(batch_id: int) -> dict[str, int]:
 def requeue_pending(campaign_id: int) -> int:
     """Enqueue send jobs for the campaign's due pending rows (after a resume). COMMITS per batch.
     A row whose old job still waits is claimed by whichever job comes first: never sent twice."""
-    size = messaging.setting("MESSAGING_BATCH_SIZE")
+    size = current_app.config["MESSAGING_BATCH_SIZE"]
     last_id = total = 0
     while True:
         now = clock.now()
@@ -237,7 +238,6 @@ def requeue_pending(campaign_id: int) -> int:
 
 
 def _job_statuses(job_ids: list[str]) -> list[str | None]:
-    from flask import current_app
     from rq.job import Job
 
     if current_app.config["JOBS_MODE"] == "inline":

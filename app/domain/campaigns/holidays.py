@@ -14,7 +14,6 @@ Idempotent: the unique (holiday_key, holiday_year, region_id) makes a second run
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -28,7 +27,6 @@ from app.extensions import db
 from app.models import Region, Retiree
 from app.models.messaging import Campaign
 
-DEFAULT_LEAD_DAYS = 14
 GREETING_HOUR = 9  # local time the greeting goes out on the day
 
 
@@ -65,11 +63,8 @@ def double_ninth(year: int) -> date:
 
 
 def lead_days() -> int:
-    """HOLIDAY_CAMPAIGN_LEAD_DAYS: app config, then environment, then 14."""
-    value = current_app.config.get("HOLIDAY_CAMPAIGN_LEAD_DAYS")
-    if value is None:
-        value = os.environ.get("HOLIDAY_CAMPAIGN_LEAD_DAYS") or DEFAULT_LEAD_DAYS
-    return int(value)
+    """Days ahead a holiday's campaign draft is created (HOLIDAY_CAMPAIGN_LEAD_DAYS)."""
+    return current_app.config["HOLIDAY_CAMPAIGN_LEAD_DAYS"]
 
 
 def upcoming(today: date, within_days: int) -> list[tuple[str, int, date]]:

@@ -110,7 +110,7 @@ def verify(staff: Staff, report: Report, *, died_on: date | None = None, note: s
         bookings_cancelled = booking.cancel_future_bookings(retiree)
         # Seats at future activities go to the next in line, not to an empty chair.
         activities.cancel_future_registrations(retiree)
-        days = int(current_app.config.get("CONDOLENCE_VISIT_DUE_DAYS", 2))
+        days = current_app.config["CONDOLENCE_VISIT_DUE_DAYS"]
         condolence = visits.create_task("condolence_visit", retiree, clock.today() + timedelta(days=days),
                                         source_type="report", source_id=report.id,
                                         note=f"{died_on:%Y-%m-%d} 去世，吊唁抚慰家属")

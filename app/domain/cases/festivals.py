@@ -49,11 +49,10 @@ def current_year(today: date | None = None) -> int:
 
 def priority_categories() -> list[str]:
     """The configured priority groups (codes), validated against the known categories."""
-    raw = str(current_app.config.get("FESTIVAL_PRIORITY_CATEGORIES") or "")
-    cats = [c.strip() for c in raw.replace(";", ",").split(",") if c.strip()]
+    cats = list(current_app.config["FESTIVAL_PRIORITY_CATEGORIES"])
     unknown = [c for c in cats if c not in CATEGORY_LABELS]
     if unknown or not cats:
-        raise RuntimeError(f"FESTIVAL_PRIORITY_CATEGORIES has unknown or no categories: {unknown or raw!r}")
+        raise RuntimeError(f"FESTIVAL_PRIORITY_CATEGORIES has unknown or no categories: {unknown or cats!r}")
     return cats
 
 

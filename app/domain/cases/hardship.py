@@ -25,7 +25,7 @@ OFFICE_ROLES = ("community_worker", "street_admin", "agency_admin")
 
 
 def review_interval() -> int:
-    return int(current_app.config.get("HARDSHIP_REVIEW_DAYS", 90))
+    return current_app.config["HARDSHIP_REVIEW_DAYS"]
 
 
 def open_case_for(retiree: Retiree) -> HardshipCase | None:

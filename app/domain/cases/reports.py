@@ -157,7 +157,7 @@ def _hospital_task(retiree: Retiree, report: Report) -> VisitTask:
         VisitTask.retiree_id == retiree.id, VisitTask.kind == "hospital_visit", VisitTask.status == "open"))
     if task is not None:
         return task
-    days = int(current_app.config.get("HOSPITAL_VISIT_DUE_DAYS", 3))
+    days = current_app.config["HOSPITAL_VISIT_DUE_DAYS"]
     where = " ".join(p for p in (report.hospital, report.ward) if p)
     note = f"{where}，{report.admitted_on:%Y-%m-%d} 入院" + (f"。{report.note}" if report.note else "")
     return visits.create_task("hospital_visit", retiree, clock.today() + timedelta(days=days),

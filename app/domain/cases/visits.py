@@ -254,7 +254,7 @@ def record_empty_visit(staff: Staff, task: VisitTask, *, visited_at: datetime, v
     db.session.flush()
     costs.add_visit_costs(record, cost_lines or [])
     root = root_task(task)
-    days = int(current_app.config.get("REVISIT_AFTER_DAYS", 2))
+    days = current_app.config["REVISIT_AFTER_DAYS"]
     revisit = create_task("revisit", task.retiree, local_date(visited_at) + timedelta(days=days),
                           source_type="visit_task", source_id=root.id, note=f"空访后再访：{reason[:200]}",
                           assignee=task.assignee)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -38,7 +39,7 @@ def active_booking(retiree: Retiree) -> Booking | None:
 
 
 def _cutoff() -> timedelta:
-    return timedelta(minutes=int(cycle.config("BOOKING_CANCEL_CUTOFF_MINUTES", 120)))
+    return timedelta(minutes=current_app.config["BOOKING_CANCEL_CUTOFF_MINUTES"])
 
 
 def check_bookable(retiree: Retiree, slot: Slot) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -111,7 +112,7 @@ def create_home_certification_task(retiree: Retiree, *, source_type: str, note: 
     task = open_home_certification_task(retiree)
     if task is not None:
         return task
-    due_on = clock.today() + timedelta(days=int(cycle.config("CERT_HOME_VISIT_DUE_DAYS", 7)))
+    due_on = clock.today() + timedelta(days=current_app.config["CERT_HOME_VISIT_DUE_DAYS"])
     try:
         with db.session.begin_nested():
             task = VisitTask(kind="home_certification", retiree_id=retiree.id, community_id=retiree.community_id,

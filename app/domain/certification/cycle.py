@@ -57,13 +57,10 @@ class CycleView:
     window_opens_on: date | None
 
 
-def config(name: str, default: int | str) -> int | str:
-    return current_app.config.get(name, default)
-
-
 def default_settings() -> CycleSettings:
-    return CycleSettings(int(config("CERT_CYCLE_MONTHS", 12)), int(config("CERT_DUE_WINDOW_DAYS", 60)),
-                         int(config("CERT_GRACE_DAYS", 0)))
+    """The cycle settings of a region without its own (CERT_CYCLE_MONTHS, CERT_DUE_WINDOW_DAYS, CERT_GRACE_DAYS)."""
+    config = current_app.config
+    return CycleSettings(config["CERT_CYCLE_MONTHS"], config["CERT_DUE_WINDOW_DAYS"], config["CERT_GRACE_DAYS"])
 
 
 _CHILD = aliased(Region)
@@ -181,8 +178,7 @@ def locked_state(retiree: Retiree) -> CertificationState:
 
 def booking_page_link(retiree_id: int) -> str:
     """The mini-program page where the retiree books (every certification message links there)."""
-    return str(config("CERT_BOOKING_PAGE", "pages/certification/index?retiree_id={retiree_id}")).format(
-        retiree_id=retiree_id)
+    return current_app.config["CERT_BOOKING_PAGE"].format(retiree_id=retiree_id)
 
 
 def send_message(recipient, template_key: str, data: dict, idempotency_key: str, *, retiree_id: int):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from app.domain import clock
@@ -48,7 +49,7 @@ def place(slot: Slot) -> str:
 
 
 def offer_hold() -> timedelta:
-    return timedelta(minutes=int(cycle.config("WAITLIST_OFFER_HOLD_MINUTES", 120)))
+    return timedelta(minutes=current_app.config["WAITLIST_OFFER_HOLD_MINUTES"])
 
 
 def pass_seat_on(slot: Slot) -> WaitlistEntry | None:

@@ -39,7 +39,6 @@ from app.models.events import ActivityRegistration
 from app.models.tasks import VisitTask
 
 LOW_SCORE = 2
-DEFAULT_REPLY_DAYS = {"complaint": 3, "question": 5, "suggestion": 10}
 TEXT_MAX = 1000
 REPLY_MAX = 2000
 MAX_PER_PAGE = 50
@@ -114,8 +113,8 @@ def rate(account: Account, subject_type: str, subject_id: int, score: int, comme
 # ---- tickets -----------------------------------------------------------------------------------------
 
 def reply_days(category: str) -> int:
-    """Days to reply for a category: FEEDBACK_REPLY_DAYS_<CATEGORY> or the default (3 / 5 / 10)."""
-    return int(current_app.config.get(f"FEEDBACK_REPLY_DAYS_{category.upper()}", DEFAULT_REPLY_DAYS[category]))
+    """Days to reply for a category (the FEEDBACK_REPLY_DAYS_<CATEGORY> settings)."""
+    return current_app.config[f"FEEDBACK_REPLY_DAYS_{category.upper()}"]
 
 
 def _default_community_id(account: Account) -> int | None:

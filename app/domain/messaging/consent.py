@@ -26,13 +26,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import clock
 from app.domain.errors import ValidationFailed
 from app.domain.messaging import templates
-from app.domain.messaging.outbox import setting
 from app.extensions import db
 from app.models import Account
 from app.models.base import in_ids
@@ -102,7 +102,7 @@ def _apply(account_id: int, template_id: str, status: str, source: str, occurred
 
 def _unpaired_partner(event: ConsentEvent) -> ConsentEvent | None:
     other = "popup" if event.source == "api" else "api"
-    window = timedelta(seconds=setting("CONSENT_PAIR_WINDOW_SECONDS"))
+    window = timedelta(seconds=current_app.config["CONSENT_PAIR_WINDOW_SECONDS"])
     return db.session.scalar(select(ConsentEvent).where(
         ConsentEvent.account_id == event.account_id, ConsentEvent.template_id == event.template_id,
         ConsentEvent.source == other, ConsentEvent.status.like(ACCEPT_PREFIX + "%"),

@@ -11,7 +11,6 @@ living retiree nobody can reach through WeChat goes on the offline list instead.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -32,32 +31,6 @@ from app.models.messaging import Campaign, Notification, OfflineContact
 log = logging.getLogger(__name__)
 
 SEND_JOB = "workers.messaging.send_batch"
-
-# Tunables: app config first (tests), then the environment, then the default.
-DEFAULTS: dict[str, int] = {
-    "MESSAGING_BATCH_SIZE": 500,            # notifications per send job
-    "MESSAGING_SEND_CONCURRENCY": 32,       # concurrent WeChat sends inside one job
-    "MESSAGING_JOB_TIMEOUT": 300,           # seconds before RQ kills a send job
-    "MESSAGING_MAX_ATTEMPTS": 5,            # transient failures before a row is `failed`
-    "MESSAGING_RETRY_BASE_SECONDS": 10,     # backoff: base * 3^(attempt-1), capped
-    "MESSAGING_RETRY_MAX_SECONDS": 900,
-    "MESSAGING_PENDING_STALE_SECONDS": 60,  # sweeper re-enqueues pending rows older than this
-    "MESSAGING_SENDING_STALE_SECONDS": 0,   # 0 = job timeout + 60 s; older `sending` → `unknown`
-    "MESSAGING_SWEEP_INTERVAL": 30,         # seconds between sweeper runs (cron / inline worker)
-    "CONSENT_PAIR_WINDOW_SECONDS": 600,     # an API accept and a popup event this close are one accept
-}
-
-
-def setting(name: str) -> int:
-    """A messaging tunable (see DEFAULTS): app config, then environment, then default."""
-    value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(name) or DEFAULTS[name]
-    value = int(value)
-    if name == "MESSAGING_SENDING_STALE_SECONDS" and value <= 0:
-        return setting("MESSAGING_JOB_TIMEOUT") + 60
-    return value
-
 
 # ---- notify ------------------------------------------------------------------------------------
 
@@ -222,7 +195,7 @@ def enqueue_send(notification_ids: Iterable[int], *, delay: timedelta | None = N
     tell a row whose job still waits in Redis from one whose job was lost.
     """
     ids = sorted(set(notification_ids))
-    size = setting("MESSAGING_BATCH_SIZE")
+    size = current_app.config["MESSAGING_BATCH_SIZE"]
     batches = [ids[i:i + size] for i in range(0, len(ids), size)]
     job_ids = [uuid.uuid4().hex for _ in batches]
     for batch, job_id in zip(batches, job_ids, strict=True):
@@ -241,7 +214,7 @@ def job_options(job_id: str) -> dict:
     (a retried job re-claims only rows still pending, so it never re-sends)."""
     from rq import Retry
 
-    return {"job_id": job_id, "timeout": setting("MESSAGING_JOB_TIMEOUT"),
+    return {"job_id": job_id, "timeout": current_app.config["MESSAGING_JOB_TIMEOUT"],
             "retry": Retry(max=3, interval=[10, 60, 300]), "result_ttl": 3600, "failure_ttl": 7 * 86400}
 
 

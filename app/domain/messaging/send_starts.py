@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 
 import redis
+from flask import current_app
 
-from app.domain.messaging import outbox
 from app.extensions import redis_store
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def open_claim(claim_token: str) -> str | None:
     are then sent unrecorded: after a crash they all count as `unknown`)."""
     key = key_for(claim_token)
     # Outlive the sweeper's stale threshold by far: an expired set only makes rows `unknown`.
-    ttl = max(3600, 4 * outbox.setting("MESSAGING_SENDING_STALE_SECONDS"))
+    ttl = max(3600, 4 * current_app.config["MESSAGING_SENDING_STALE_SECONDS"])
     try:
         with redis_store.client.pipeline(transaction=False) as pipe:
             pipe.sadd(key, _OPEN)

@@ -30,6 +30,7 @@ import uuid
 from collections import defaultdict, deque
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import Integer, String, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -54,8 +55,8 @@ QUOTA_REASON = "微信当日发送额度已用完（45009）"
 
 def backoff_seconds(attempts: int) -> int:
     """Bounded exponential backoff after the `attempts`-th transient failure."""
-    base = messaging.setting("MESSAGING_RETRY_BASE_SECONDS")
-    return min(base * 3 ** max(attempts - 1, 0), messaging.setting("MESSAGING_RETRY_MAX_SECONDS"))
+    base = current_app.config["MESSAGING_RETRY_BASE_SECONDS"]
+    return min(base * 3 ** max(attempts - 1, 0), current_app.config["MESSAGING_RETRY_MAX_SECONDS"])
 
 
 # ---- the batch ---------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ class _Batch:
     def __init__(self, ids: list[int], client) -> None:
         self.todo = deque(sorted(set(ids)))
         self.client = client
-        self.concurrency = messaging.setting("MESSAGING_SEND_CONCURRENCY")
+        self.concurrency = current_app.config["MESSAGING_SEND_CONCURRENCY"]
         self.counts: dict[str, int] = defaultdict(int)
         self.done: list[Item] = []
         self.waiting: dict[str, deque[Item]] = {}   # openid → items behind the one queued or in flight
@@ -395,7 +396,7 @@ def _outcome(item: Item, exc: BaseException) -> None:
     if isinstance(exc, wx.WeChatUnavailable):
         attempts = item.attempts + 1
         values["attempts"] = attempts
-        if attempts >= messaging.setting("MESSAGING_MAX_ATTEMPTS"):
+        if attempts >= current_app.config["MESSAGING_MAX_ATTEMPTS"]:
             item.outcome, values["status"] = "failed", "failed"
         else:
             delay = backoff_seconds(attempts)

@@ -19,6 +19,7 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from app.domain import clock
@@ -63,7 +64,7 @@ def sweep() -> dict[str, int]:
 def _settle_stale_sending(now, chunk: int = 1000) -> tuple[int, int]:
     """Stale `sending` rows → `unknown`, or back to `pending` if their send never began.
     COMMITS per chunk. Returns (unknown, unstarted)."""
-    stale = now - timedelta(seconds=messaging.setting("MESSAGING_SENDING_STALE_SECONDS"))
+    stale = now - timedelta(seconds=current_app.config["MESSAGING_SENDING_STALE_SECONDS"])
     unknown = unstarted = 0
     while True:
         rows = db.session.execute(
@@ -105,7 +106,7 @@ def _due_pending(now, threshold):
 
 
 def _reenqueue_lost(now) -> int:
-    threshold = now - timedelta(seconds=messaging.setting("MESSAGING_PENDING_STALE_SECONDS"))
+    threshold = now - timedelta(seconds=current_app.config["MESSAGING_PENDING_STALE_SECONDS"])
     conditions = _due_pending(now, threshold)
     groups = db.session.execute(
         select(Notification.job_id, func.min(Notification.next_attempt_at))
@@ -117,7 +118,7 @@ def _reenqueue_lost(now) -> int:
     lost = [job_id for (job_id, due), status in zip(groups, statuses, strict=True)
             if not _alive(status, due, threshold)]
     total = 0
-    size = messaging.setting("MESSAGING_BATCH_SIZE")
+    size = current_app.config["MESSAGING_BATCH_SIZE"]
     for job_id in lost:
         last_id = 0
         while True:
@@ -144,7 +145,6 @@ def _alive(status: str | None, due, threshold) -> bool:
 
 def _job_statuses(job_ids: list[str | None]) -> list[str | None]:
     """RQ status of each job id (None: no such job, or no job id), in one pipeline."""
-    from flask import current_app
     from rq.job import Job
 
     if current_app.config["JOBS_MODE"] == "inline":

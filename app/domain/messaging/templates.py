@@ -1,22 +1,22 @@
 """Subscribe-message templates: the registry, and WeChat's rules for template field values.
 
-A template is configuration, not data: its WeChat template id comes from the environment
-(`WECHAT_TEMPLATE_<KEY>`, e.g. `WECHAT_TEMPLATE_BOOKING_CONFIRMED`), defaulting to an id the
-sandbox accepts (`tpl-booking-confirmed`). Callers pass data by our own keys (`name`, `time`…);
-`render` maps them to WeChat field names (`name1`, `time2`…) after checking each value against the
-rules of its WeChat field type, so WeChat never answers 47003 for our formatting. Only `thing`
-values are truncated (with "…"); everything else that breaks a rule is refused with the field named.
+A template is configuration, not data: its WeChat template id is the setting
+`WECHAT_TEMPLATE_<KEY>` (e.g. `WECHAT_TEMPLATE_BOOKING_CONFIRMED`; the family `WECHAT_TEMPLATES` in
+`config/wechat.py`), until configured a placeholder only the sandbox accepts (`tpl-booking-confirmed`).
+Callers pass data by our own keys (`name`, `time`…); `render` maps them to WeChat field names
+(`name1`, `time2`…) after checking each value against the rules of its WeChat field type, so WeChat
+never answers 47003 for our formatting. Only `thing` values are truncated (with "…"); everything
+else that breaks a rule is refused with the field named.
 """
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
 
-from flask import current_app, has_app_context
+from flask import current_app
 
 from app.domain import clock
 from app.wechat import fields as wechat_fields
@@ -50,14 +50,9 @@ class Template:
     life_rule: str = "living"
 
     @property
-    def env_name(self) -> str:
-        return f"WECHAT_TEMPLATE_{self.key.upper()}"
-
-    @property
     def template_id(self) -> str:
-        """The WeChat template id: app config, then environment, then the sandbox default."""
-        configured = current_app.config.get(self.env_name) if has_app_context() else None
-        return configured or os.environ.get(self.env_name) or "tpl-" + self.key.replace("_", "-")
+        """The WeChat template id configured for this key (see WECHAT_TEMPLATES)."""
+        return current_app.config["WECHAT_TEMPLATES"][self.key]
 
 
 def _t(key: str, title: str, page: str, fields: list[tuple[str, str, str]], **kw) -> Template:

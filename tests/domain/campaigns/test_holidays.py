@@ -70,18 +70,15 @@ def test_drafts_per_street_ahead_of_the_holiday_and_idempotent(tree, app):
     assert len(_drafts()) == 2
 
 
-def test_only_streets_with_living_retirees_and_lead_days_configurable(tree, app):
+def test_only_streets_with_living_retirees_and_lead_days_configurable(tree, app, monkeypatch):
     make_retiree(tree["community_a"])
     dead = make_retiree(tree["community_b"])
     dead.life_status = "deceased"
     db.session.commit()
-    app.config["HOLIDAY_CAMPAIGN_LEAD_DAYS"] = 30
-    try:
-        with clock.frozen(date(2026, 9, 20)):  # Double Ninth 2026-10-18 is 28 days away
-            result = holidays.plan_holiday_campaigns()
-            db.session.commit()
-    finally:
-        app.config.pop("HOLIDAY_CAMPAIGN_LEAD_DAYS")
+    monkeypatch.setitem(app.config, "HOLIDAY_CAMPAIGN_LEAD_DAYS", 30)
+    with clock.frozen(date(2026, 9, 20)):  # Double Ninth 2026-10-18 is 28 days away
+        result = holidays.plan_holiday_campaigns()
+        db.session.commit()
     assert [(d.region_id, d.holiday_key, d.holiday_year) for d in _drafts()] == [
         (tree["street_a"].id, "double_ninth", 2026)]
     assert len(result.created) == 1

@@ -103,20 +103,14 @@ def test_the_database_refuses_a_retiree_twice_in_a_year(village, case_staff):
     db.session.rollback()
 
 
-def test_priority_groups_are_configurable(app, village, case_staff):
-    app.config["FESTIVAL_PRIORITY_CATEGORIES"] = "model_worker"
-    try:
-        with clock.frozen(JAN):
-            results = festivals.generate(case_staff.worker, 2026)
-    finally:
-        app.config["FESTIVAL_PRIORITY_CATEGORIES"] = "elderly,lonely,hardship,model_worker,serious_illness"
+def test_priority_groups_are_configurable(app, village, case_staff, monkeypatch):
+    monkeypatch.setitem(app.config, "FESTIVAL_PRIORITY_CATEGORIES", ["model_worker"])
+    with clock.frozen(JAN):
+        results = festivals.generate(case_staff.worker, 2026)
     assert roster_names(results[0].roster) == ["劳模李"]
-    app.config["FESTIVAL_PRIORITY_CATEGORIES"] = "rich"
-    try:
-        with pytest.raises(RuntimeError):
-            festivals.priority_categories()
-    finally:
-        app.config["FESTIVAL_PRIORITY_CATEGORIES"] = "elderly,lonely,hardship,model_worker,serious_illness"
+    monkeypatch.setitem(app.config, "FESTIVAL_PRIORITY_CATEGORIES", ["rich"])
+    with pytest.raises(RuntimeError):
+        festivals.priority_categories()
 
 
 def test_coverage_counts_retirees_actually_visited(village, case_staff, tree):

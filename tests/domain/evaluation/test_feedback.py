@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+import config
 from app.domain import clock
 from app.domain.errors import Conflict, NotAuthorized, NotFound
 from app.domain.evaluation import feedback
@@ -135,9 +136,7 @@ def test_other_regions_ticket_pages_are_404(client, tree, people):
 
 
 def test_reply_days_come_from_the_environment(monkeypatch):
-    from config.settings import load_config
-
     monkeypatch.setenv("FEEDBACK_REPLY_DAYS_QUESTION", "2")
-    config = load_config("testing")
-    assert (config.FEEDBACK_REPLY_DAYS_QUESTION, config.FEEDBACK_REPLY_DAYS_COMPLAINT,
-            config.FEEDBACK_REPLY_DAYS_SUGGESTION) == (2, 3, 10)
+    settings = config.load("testing")
+    assert (settings["FEEDBACK_REPLY_DAYS_QUESTION"], settings["FEEDBACK_REPLY_DAYS_COMPLAINT"],
+            settings["FEEDBACK_REPLY_DAYS_SUGGESTION"]) == (2, 3, 10)

@@ -236,7 +236,7 @@ def test_a_batch_claims_only_pending_rows(bound_family, wechat_sandbox):
     assert wechat_sandbox.sent_count() == 1 and _credits(me) == 4
 
 
-def test_a_batch_interrupted_mid_send_returns_unstarted_rows_and_their_credits(tree, app, wechat_sandbox):
+def test_a_batch_interrupted_mid_send_returns_unstarted_rows_and_their_credits(tree, app, wechat_sandbox, monkeypatch):
     """A job timeout (RQ raises it in the job's main thread) while two sends are in flight and
     four wait: the four go back to pending with their credits; the two stay `sending` (the
     sweeper's `unknown`), and a later job sends only the four."""
@@ -254,7 +254,7 @@ def test_a_batch_interrupted_mid_send_returns_unstarted_rows_and_their_credits(t
     rows = outbox.notify(retiree, "booking_confirmed", BOOKING_DATA, "interrupted", enqueue=False)
     db.session.commit()
     ids = [r.id for r in rows]
-    app.config["MESSAGING_SEND_CONCURRENCY"] = 2
+    monkeypatch.setitem(app.config, "MESSAGING_SEND_CONCURRENCY", 2)
     wechat_sandbox.set_delay(1000)
 
     def timeout(signum, frame):
@@ -268,7 +268,6 @@ def test_a_batch_interrupted_mid_send_returns_unstarted_rows_and_their_credits(t
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        app.config.pop("MESSAGING_SEND_CONCURRENCY", None)
     by_status: dict[str, list[Notification]] = {}
     for row in _rows():
         by_status.setdefault(row.status, []).append(row)

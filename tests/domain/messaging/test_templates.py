@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from app import create_app
 from app.domain.messaging import templates
 from app.wechat.fields import check_data
 from tests.support.messaging import BOOKING_DATA, GREETING
@@ -87,13 +88,19 @@ def test_every_template_renders_what_the_sandbox_accepts(app, key):
     assert template.template_id == "tpl-" + key.replace("_", "-")
 
 
-def test_template_ids_come_from_config(app):
-    app.config["WECHAT_TEMPLATE_HOLIDAY_GREETING"] = "real-wechat-id"
-    try:
-        assert templates.get("holiday_greeting").template_id == "real-wechat-id"
-        assert [t.key for t in templates.by_template_id("real-wechat-id")] == ["holiday_greeting"]
-    finally:
-        app.config.pop("WECHAT_TEMPLATE_HOLIDAY_GREETING")
+def test_template_ids_come_from_config(app, monkeypatch):
+    monkeypatch.setitem(app.config["WECHAT_TEMPLATES"], "holiday_greeting", "real-wechat-id")
+    assert templates.get("holiday_greeting").template_id == "real-wechat-id"
+    assert [t.key for t in templates.by_template_id("real-wechat-id")] == ["holiday_greeting"]
+    assert templates.get("booking_confirmed").template_id == "tpl-booking-confirmed"
+
+
+def test_template_ids_come_from_the_environment(base_overrides, monkeypatch):
+    monkeypatch.setenv("WECHAT_TEMPLATE_HOLIDAY_GREETING", "wechat-id-from-env")
+    app = create_app("testing", base_overrides)
+    with app.app_context():
+        assert templates.get("holiday_greeting").template_id == "wechat-id-from-env"
+        assert templates.get("condolence").template_id == "tpl-condolence"
 
 
 def test_links_become_mini_program_pages():
