@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy.exc
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -27,10 +28,12 @@ from app.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+DATABASE_RETRY_AFTER = 5  # seconds: a busy SQLite or a reconnecting pool is usually back by then
 
 
 # An HTTP error raised by routing or the framework answers as the general code of its status.
@@ -97,6 +100,16 @@ def handle_domain_error(error: DomainError):
     return error_page(error.status, error.message, error.fields)
 
 
+def handle_database_unavailable(error: Exception):
+    """The database could not answer in time (SQLite busy past its timeout, a PostgreSQL connection
+    lost or a pool exhausted): the user may retry, so a 503 with Retry-After, never a 500."""
+    log.error("database unavailable on %s", request.path, exc_info=error)
+    db.session.rollback()
+    return handle_domain_error(Unavailable(headers={"Retry-After": str(DATABASE_RETRY_AFTER)}))
+
+
 def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(sqlalchemy.exc.OperationalError, handle_database_unavailable)
+    app.register_error_handler(sqlalchemy.exc.TimeoutError, handle_database_unavailable)

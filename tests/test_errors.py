@@ -3,6 +3,7 @@ elsewhere — through public hooks only (no private library method is overridden
 from __future__ import annotations
 
 import pytest
+import sqlalchemy.exc
 from flask import Blueprint
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -47,6 +48,14 @@ def failing_routes(base_overrides):
     def page_boom():
         raise RuntimeError("boom")
 
+    @bp.get("/api/v1/_test/locked")
+    def api_locked():
+        raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    @bp.get("/_test/locked")
+    def page_locked():
+        raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
+
     app.register_blueprint(bp)
     yield app
     with app.app_context():
@@ -72,6 +81,16 @@ def test_an_unexpected_exception_is_a_500_without_details(failing_routes):
     page = client.get("/_test/boom")
     assert page.status_code == 500 and "boom" not in page.get_data(as_text=True)
     assert "请稍后重试" in page.get_data(as_text=True)
+
+
+def test_a_database_that_cannot_answer_is_a_503_with_retry_after(failing_routes):
+    client = failing_routes.test_client()
+    response = client.get("/api/v1/_test/locked")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.get_json()["error"]["code"] == "service_unavailable"
+    assert response.get_json()["error"]["retry_after"] == 5
+    page = client.get("/_test/locked")
+    assert page.status_code == 503 and "服务暂不可用" in page.get_data(as_text=True)
 
 
 def test_http_errors_answer_with_the_catalogue_message(client):

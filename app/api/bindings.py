@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.api.blueprint import ApiBlueprint, operation
-from app.api.schemas import BindingCreateSchema, BindingSchema
+from app.api.schemas import BindingCreateSchema, BindingSchema, PageQuerySchema, RelativeBindingPageSchema
 from app.api.security import current_account, require_account
 from app.domain.accounts import bindings
 from app.domain.accounts.errors import (
@@ -13,6 +13,7 @@ from app.domain.accounts.errors import (
     DuplicateBinding,
     NotBindingApprover,
     NotBindingOwner,
+    NotRetireeSelf,
     SelfAlreadyBound,
     TooManyAttempts,
 )
@@ -37,6 +38,16 @@ def create(args):
     binding = bindings.create_binding(current_account(), args["relation"], args["name"], args["id_number"])
     db.session.commit()
     return binding
+
+
+@blp.get("/retirees/<int:retiree_id>/bindings")
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, RelativeBindingPageSchema)
+@operation("listRelativeBindings", NotRetireeSelf)
+@require_account
+def relatives(args, retiree_id: int):
+    """家属对本人档案的绑定（含待审核、已生效、已解除、已拒绝），仅退休人员本人可查看；解除用 revokeBinding"""
+    return bindings.relatives_of(current_account(), retiree_id, args["page"], args["per_page"])
 
 
 @blp.post("/bindings/<int:binding_id>/approve")

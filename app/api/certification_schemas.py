@@ -47,6 +47,9 @@ class WaitlistEntrySchema(Schema):
     id = fields.Integer(required=True)
     slot_id = fields.Integer(required=True)
     retiree_id = fields.Integer(required=True)
+    starts_at = LocalDateTime(attribute="slot.starts_at", required=True)
+    ends_at = LocalDateTime(attribute="slot.ends_at", required=True)
+    service_point = fields.Nested(ServicePointSchema, attribute="slot.service_point", required=True)
     status = fields.String(required=True, validate=validate.OneOf(WAITLIST_STATUSES), metadata={
         "description": "waiting 排队中 / offered 已为您保留名额 / accepted 已转为预约 / expired 已过期 / left 已退出"})
     position = fields.Method("_position", allow_none=True,

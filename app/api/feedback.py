@@ -57,6 +57,7 @@ class TicketSchema(Schema):
 
 
 TicketPageSchema = page_schema(TicketSchema, "TicketPage")
+RatingPageSchema = page_schema(RatingSchema, "RatingPage")
 
 
 @blp.post("/ratings")
@@ -70,6 +71,16 @@ def rate(args):
                            args["comment"])
     db.session.commit()
     return rating
+
+
+@blp.get("/ratings")
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, RatingPageSchema)
+@operation("listRatings")
+@require_account
+def list_ratings(args):
+    """本账号已给出的评价，最新在前（据 subject_type + subject_id 标记已评价的服务）"""
+    return feedback.ratings_for_account(current_account(), args["page"], args["per_page"])
 
 
 @blp.post("/feedback")

@@ -160,7 +160,27 @@ class BindingRequestSchema(Schema):
     id = fields.Integer(required=True)
     relation = fields.String(required=True, validate=validate.OneOf(RELATIONS))
     created_at = LocalDateTime(required=True)
+    requester_phone = fields.String(attribute="account.phone_masked", allow_none=True, metadata={
+        "description": "申请人经微信验证的手机号（脱敏；未验证为 null）"})
     retiree = fields.Nested(RetireeSummarySchema, required=True)
+
+
+class RelativeBindingSchema(Schema):
+    """A relative's binding to the retiree's archive, as the retiree's own account sees it."""
+
+    id = fields.Integer(required=True)
+    relation = fields.String(required=True, validate=validate.OneOf(RELATIONS),
+                             metadata={"description": "spouse 配偶 / child 子女 / other 其他"})
+    status = fields.String(required=True, validate=validate.OneOf(BINDING_STATUSES), metadata={
+        "description": "pending 待审核 / active 已生效 / revoked 已解除 / rejected 已拒绝"})
+    requester_phone = fields.String(attribute="account.phone_masked", allow_none=True, metadata={
+        "description": "家属经微信验证的手机号（脱敏；未验证为 null）"})
+    created_at = LocalDateTime(required=True)
+    decided_at = LocalDateTime(allow_none=True)
+    revoked_at = LocalDateTime(allow_none=True)
+
+
+RelativeBindingPageSchema = page_schema(RelativeBindingSchema, "RelativeBindingPage")
 
 
 class MeSchema(Schema):

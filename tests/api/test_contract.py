@@ -119,6 +119,8 @@ def test_every_operation_answers_as_documented(client, document, world, wechat_s
     binding = call("POST", "/api/v1/bindings", 404, headers=fresh,
                    json={"relation": "child", "name": "赵淑珍", "id_number": "110101194805060023"})
     assert binding["error"]["code"] == "archive_not_matched"
+    call("GET", f"/api/v1/retirees/{rid}/bindings", 200, headers=me)
+    call("GET", f"/api/v1/retirees/{rid}/bindings", 403, headers=son)
     call("POST", f"/api/v1/bindings/{w['request'].id}/reject", 200, headers=me)
     again = bind(db.session.get(Binding, w["request"].id).account, w["retiree"], "spouse", status="pending")
     db.session.commit()
@@ -159,6 +161,7 @@ def test_every_operation_answers_as_documented(client, document, world, wechat_s
     call("POST", f"/api/v1/notifications/{inbox['items'][0]['id']}/read", 200, headers=son)
     call("POST", "/api/v1/ratings", 201, headers=me,
          json={"subject_type": "booking", "subject_id": w["attended"].id, "score": 5, "comment": "很方便"})
+    call("GET", "/api/v1/ratings", 200, headers=me)
     call("POST", "/api/v1/feedback", 201, headers=me, json={"category": "suggestion", "text": "希望增加周末时段"})
     call("GET", "/api/v1/feedback", 200, headers=me)
     call("GET", "/api/v1/subscriptions", 200, headers=me)

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, lazyload, selectinload
 
-from app.domain import audit, clock, inputs, pii
+from app.domain import audit, clock, inputs, paging, pii
 from app.domain.accounts.errors import (
     AlreadyBound,
     ArchiveNotMatched,
@@ -31,6 +31,7 @@ from app.domain.accounts.errors import (
     NotBindingApprover,
     NotBindingOwner,
     NotBound,
+    NotRetireeSelf,
     SelfAlreadyBound,
     TooManyAttempts,
 )
@@ -259,6 +260,16 @@ def _pending_for_self_account(account: Account, binding_id: int) -> Binding:
     if binding.status != "pending":
         raise BindingNotPending()
     return binding
+
+
+def relatives_of(account: Account, retiree_id: int, page: int = 1, per_page: int = 20) -> paging.Page:
+    """Relatives' bindings to the archive (every status, newest first), for the retiree's own
+    account only (403 `not_retiree_self` otherwise, whether or not the archive exists)."""
+    if not inputs.valid_id(retiree_id) or not _is_self_of(account, retiree_id):
+        raise NotRetireeSelf()
+    query = (select(Binding).where(Binding.retiree_id == retiree_id, Binding.relation != "self")
+             .options(selectinload(Binding.account)).order_by(Binding.created_at.desc(), Binding.id.desc()))
+    return paging.paginate(query, page, per_page, max_per_page=50)
 
 
 def approve_by_account(account: Account, binding_id: int) -> Binding:

@@ -41,6 +41,10 @@ class NotBindingApprover(NotAuthorized):
     code, message = "not_binding_approver", "只有退休人员本人可以审核此绑定申请"
 
 
+class NotRetireeSelf(NotAuthorized):
+    code, message = "not_retiree_self", "只有退休人员本人可以查看和管理家属的绑定"
+
+
 class NotBindingOwner(NotAuthorized):
     code, message = "not_binding_owner", "无权解除该绑定"
 

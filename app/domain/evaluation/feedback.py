@@ -276,3 +276,10 @@ def ticket_summary(region: Region, date_from: date, date_to: date) -> dict:
     for category, opened, in_time, overdue in db.session.execute(base):
         out[category] = {"opened": opened, "replied_in_time": in_time, "overdue": overdue}
     return out
+
+
+def ratings_for_account(account: Account, page: int = 1, per_page: int = 20) -> Page:
+    """The ratings the account has given, newest first (a client marks those services as rated)."""
+    query = (select(Rating).where(Rating.account_id == account.id)
+             .order_by(Rating.created_at.desc(), Rating.id.desc()))
+    return paginate(query, page, per_page, max_per_page=MAX_PER_PAGE)
