@@ -7,6 +7,7 @@ Adding an operation without driving it here fails `test_every_operation_answers_
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -189,3 +190,17 @@ def test_a_slot_is_a_utc_instant_shown_in_local_time(client, world):
     item = next(i for i in body["items"] if i["id"] == slot.id)
     assert datetime.fromisoformat(item["starts_at"]).astimezone(UTC) == slot.starts_at.astimezone(UTC)
     assert item["starts_at"].endswith("+08:00")
+
+
+def test_the_contract_check_refuses_what_the_document_does_not_say(client, document):
+    from flask.testing import FlaskClient
+
+    assert FlaskClient.open.__name__ == "open_and_check"  # every API test's answers are checked
+    strict = json.loads(json.dumps(document))
+    strict["paths"]["/api/v1/me"]["get"]["responses"]["401"]["x-error-codes"] = []
+    response = client.get("/api/v1/me")
+    with pytest.raises(AssertionError, match="not_authenticated"):
+        Contract(strict).check(response)
+    del strict["paths"]["/api/v1/me"]["get"]["responses"]["401"]
+    with pytest.raises(AssertionError, match="status not documented"):
+        Contract(strict).check(response)

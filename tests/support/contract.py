@@ -28,11 +28,17 @@ class Contract:
                     self._routes.append((method, pattern, path, op))
         self.seen: set[str] = set()
 
-    def operation(self, method: str, path: str) -> tuple[str, dict]:
+    def find(self, method: str, path: str) -> tuple[str, dict] | None:
+        """(path template, operation) of the request, or None when the document has none."""
         for route_method, pattern, template, op in self._routes:
             if route_method == method.lower() and pattern.match(path):
                 return template, op
-        raise AssertionError(f"{method} {path}: no operation in the document")
+        return None
+
+    def operation(self, method: str, path: str) -> tuple[str, dict]:
+        found = self.find(method, path)
+        assert found is not None, f"{method} {path}: no operation in the document"
+        return found
 
     def check(self, response) -> dict:
         """Validate `response` (a Flask test-client response); returns its operation."""
