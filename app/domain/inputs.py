@@ -88,9 +88,3 @@ def query_date(args: Mapping[str, str], name: str, default: date) -> date:
         raise ValidationFailed(fields={name: CALENDAR_MESSAGE})
     return value
 
-
-def query_page(args: Mapping[str, str], name: str = "page") -> int:
-    """`?page=` as a page number from 1 (a bad or absent value is the first page; a page past the
-    end is clamped by the paging itself)."""
-    raw = (args.get(name) or "").strip()
-    return int(raw) if raw.isascii() and raw.isdecimal() and len(raw) <= 9 and int(raw) > 0 else 1
