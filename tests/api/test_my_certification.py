@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from app.domain.certification import booking
 from app.extensions import db
-from app.models import Binding
 from app.models.cases import Report
 from app.models.tasks import VisitTask
 from tests.support.api import auth_headers, bind, make_account
@@ -102,5 +101,5 @@ def test_home_certification_for_a_retiree_not_bound_is_403_and_files_nothing(cli
 
 def test_home_certification_needs_a_token_before_anything_else(client, household):
     response = client.post(f"/api/v1/retirees/{household['mother'].id}/home-certification", json={"note": 1})
-    assert response.status_code == 401
-    assert db.session.get(Binding, 1) is not None and db.session.scalar(select(func.count(Report.id))) == 0
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "not_authenticated"
+    assert db.session.scalar(select(func.count(Report.id))) == 0
