@@ -7,7 +7,7 @@ WEB_PORT ?= 5000
 SANDBOX_PORT ?= 8801
 PYTEST_ARGS ?=
 
-.PHONY: venv run test lint migrate seed browser-deps bench clean settings-table
+.PHONY: venv run test lint migrate seed browser-deps bench clean settings-table openapi
 
 venv: $(VENV)/.installed
 
@@ -48,6 +48,10 @@ browser-deps:
 test: venv browser-deps
 	$(BIN)/ruff check app workers config tests bench migrations
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The API's OpenAPI document, committed for client authors; a test fails when it is stale.
+openapi: venv
+	$(FLASK) openapi-write
 
 lint: venv
 	$(BIN)/ruff check app workers config tests bench migrations

@@ -105,9 +105,9 @@ class _RecordIdConverter(IntegerConverter):
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from app.admin.errors import register_html_errors
+    from app.errors import register_errorhandlers as register
 
-    register_html_errors(app)
+    register(app)
 
 
 def register_commands(app: Flask) -> None:

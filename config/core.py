@@ -81,7 +81,7 @@ FIXED = {
     # OpenAPI (flask-smorest)
     "API_TITLE": "Tuiguan mini-program API",
     "API_VERSION": "v1",
-    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_VERSION": "3.1.0",  # 3.1: nullable objects are JSON Schema (anyOf null), as validators expect
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
 }

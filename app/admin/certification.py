@@ -3,7 +3,7 @@ day's roster with check-in and walk-ins, result imports, the pension-risk list, 
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_wtf import FlaskForm
@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import ADMINS, OFFICE_STAFF, current_staff, staff_required
-from app.domain import clock
+from app.domain import clock, inputs
 from app.domain.certification import booking, reports
 from app.domain.certification import cycle as domain_certification
 from app.domain.certification import imports as certification_imports
@@ -220,10 +220,7 @@ def certification_open_slots(point_id: int):
 @staff_required(*OFFICE_STAFF)
 def certification_roster_page(point_id: int):
     point = _point_in_scope(point_id)
-    try:
-        day = date.fromisoformat(request.args["day"]) if request.args.get("day") else clock.today()
-    except ValueError:
-        day = clock.today()
+    day = inputs.query_date(request.args, "day", clock.today())
     staff = current_staff()
     return render_template(
         "certification/roster.html", point=point, day=day, today=clock.today(),
@@ -322,11 +319,8 @@ def certification_risk_export():
 @staff_required(*OFFICE_STAFF)
 def certification_work_fees():
     today = clock.today()
-    try:
-        start = date.fromisoformat(request.args.get("from") or today.replace(month=1, day=1).isoformat())
-        end = date.fromisoformat(request.args.get("to") or today.isoformat())
-    except ValueError:
-        start, end = today.replace(month=1, day=1), today
+    start = inputs.query_date(request.args, "from", today.replace(month=1, day=1))
+    end = inputs.query_date(request.args, "to", today)
     rows = reports.work_fee_counts(current_staff().region, start, end)
     return render_template("certification/work_fees.html", rows=rows, start=start, end=end,
                            total=sum(r.certified for r in rows), fee=sum(r.fee for r in rows),

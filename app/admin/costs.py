@@ -10,9 +10,9 @@ from sqlalchemy import select
 from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import OFFICE_STAFF, current_staff, staff_required
-from app.domain import clock
+from app.domain import clock, inputs
 from app.domain.cases import costs
-from app.domain.errors import NotAuthorized, ValidationFailed
+from app.domain.errors import OutOfScope, ValidationFailed
 from app.domain.org import regions
 from app.extensions import db
 from app.models import Region
@@ -23,9 +23,9 @@ register_nav("经费测算", "admin.unit_costs", OFFICE_STAFF, order=60)
 
 def _region_in_scope(region_id: int | None) -> Region:
     staff = current_staff()
-    region = db.session.get(Region, region_id) if region_id else staff.region
+    region = inputs.get(Region, region_id) if region_id else staff.region
     if region is None or not regions.contains(staff.region, region):
-        raise NotAuthorized("该区域不在您的管辖范围内", code="out_of_scope")
+        raise OutOfScope()
     return region
 
 
@@ -33,7 +33,7 @@ def _region_in_scope(region_id: int | None) -> Region:
 @staff_required(*OFFICE_STAFF)
 def unit_costs():
     staff = current_staff()
-    region = _region_in_scope(request.args.get("region", type=int))
+    region = _region_in_scope(inputs.query_id(request.args, "region"))
     today = clock.today()
     year = request.args.get("year", type=int) or today.year
     year = year if 2000 <= year <= today.year + 1 else today.year

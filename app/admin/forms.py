@@ -19,9 +19,9 @@ from app.extensions import db
 from app.models import Region, Staff
 
 T = TypeVar("T")
-# A datetime-local value outside these years is a typo or an attack; at year 1 it cannot even
-# become a UTC instant (OverflowError).
-FIRST_YEAR, LAST_YEAR = 2000, 2100
+# A datetime-local value outside the years the service schedules in is a typo or an attack; at
+# year 1 it cannot even become a UTC instant (OverflowError). One definition: app.domain.inputs.
+FIRST_YEAR, LAST_YEAR = inputs.FIRST_SCHEDULE_YEAR, inputs.LAST_SCHEDULE_YEAR
 
 
 def region_choices(staff: Staff, *, exclude_communities: bool = False) -> list[tuple[int, str]]:

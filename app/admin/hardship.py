@@ -16,7 +16,7 @@ from app.domain import clock
 from app.domain.archives import records as archives
 from app.domain.cases import costs, visits
 from app.domain.cases import hardship as hardship_domain
-from app.domain.errors import NotFound, ValidationFailed
+from app.domain.errors import IdNumberNotFound, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Staff
 
@@ -75,7 +75,7 @@ def hardship_new():
         try:
             retiree = archives.find_by_id_number(form.id_number.data)
             if retiree is None:
-                raise NotFound("辖区内未找到该身份证号对应的档案", code="retiree_not_found")
+                raise IdNumberNotFound()
             case = hardship_domain.open_case(staff, archives.get_for_staff(staff, retiree.id), form.description.data)
         except (ValidationFailed, NotFound) as error:
             db.session.rollback()

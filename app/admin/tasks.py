@@ -15,9 +15,10 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.admin import bp
 from app.admin.nav import register_nav
 from app.admin.security import ALL_STAFF, OFFICE_STAFF, current_staff, staff_required
-from app.domain import clock
+from app.domain import clock, inputs
 from app.domain.cases import costs, visits
-from app.domain.errors import NotFound, ValidationFailed
+from app.domain.cases.errors import PhotoNotFound
+from app.domain.errors import ValidationFailed
 from app.domain.files import uploads
 from app.extensions import db
 from app.models import Staff
@@ -195,7 +196,7 @@ def tasks():
     kind = request.args.get("kind") or None
     status = request.args.get("status", "open")
     status = status if status in TASK_STATUSES else None
-    assignee = request.args.get("assignee", type=int)
+    assignee = inputs.query_id(request.args, "assignee")
     overdue_only = request.args.get("overdue") == "1"
     page = visits.queue(staff, kind=kind if kind in TASK_KIND_LABELS else None, status=status,
                         assignee_id=assignee, overdue_only=overdue_only, page=request.args.get("page", 1, type=int))
@@ -279,7 +280,7 @@ def task_empty_visit(task_id: int):
 def visit_photo(record_id: int):
     record = visits.record_for(current_staff(), record_id)
     if record.photo is None:
-        raise NotFound("该记录没有照片", code="photo_not_found")
+        raise PhotoNotFound()
     response = send_file(uploads.path_of(record.photo), mimetype=record.photo.content_type, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"

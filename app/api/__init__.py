@@ -1,7 +1,9 @@
 """Mini-program JSON API, /api/v1. Thin: parse, authorize, call one domain function, serialize.
 
-Every module in this package that defines `blp` (a flask_smorest.Blueprint) is registered
-under /api/v1. Every error leaves as the envelope {"error": {"code", "message", "fields"}}.
+Every module in this package that defines `blp` (an `ApiBlueprint`) is registered under /api/v1.
+Every operation has an operationId and lists its error codes (app/api/blueprint.py); every
+error leaves as the envelope {"error": {"code", "message", "fields"}} (app/errors.py). The
+document is committed as docs/openapi.json: `flask openapi-write` (or `make openapi`) rewrites it.
 """
 from __future__ import annotations
 
@@ -9,8 +11,21 @@ import importlib
 import pkgutil
 
 from flask import Flask
+from flask_smorest import Api
 
-from app.api.errors import TuiguanApi
+from app import errors
+from app.api import docs
+from app.api.schemas import ErrorSchema
+
+
+class TuiguanApi(Api):
+    """flask-smorest's Api whose HTTP errors are the app's own (documented as ErrorSchema)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
 
 api = TuiguanApi()
 
@@ -22,6 +37,7 @@ def register_api(app: Flask) -> None:
     api.init_app(app, spec_kwargs={
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     })
+    docs.install(api.spec)
     # Only views marked by require_account are concerned (see authenticate_first).
     app.before_request(authenticate_first)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):

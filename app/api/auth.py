@@ -1,21 +1,20 @@
 """Login with a wx.login code, logout (token revocation)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from app.api.blueprint import ApiBlueprint, operation
 from app.api.schemas import LoginResultSchema, LoginSchema
 from app.api.security import current_token, require_account
 from app.domain.accounts import login as accounts
+from app.domain.accounts.errors import LoginCodeInvalid, WeChatDown
 from app.extensions import db
 
-blp = Blueprint("auth", __name__, description="微信登录与注销")
+blp = ApiBlueprint("auth", __name__, description="微信登录与注销")
 
 
 @blp.post("/auth/login")
 @blp.arguments(LoginSchema)
 @blp.response(200, LoginResultSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@operation("login", LoginCodeInvalid, WeChatDown)
 def login(args):
     """用 wx.login 的 code 登录，换取 API 令牌
 
@@ -28,6 +27,7 @@ def login(args):
 
 @blp.post("/auth/logout")
 @blp.response(204)
+@operation("logout")
 @require_account
 def logout():
     """注销：当前令牌立即失效"""

@@ -16,7 +16,7 @@ def seed_demo_command(retiree_count: int) -> None:
     summary = demo.seed_demo(retiree_count)
     click.echo(f"regions +{summary.regions_created}, service points +{summary.service_points_created}, "
                f"retirees +{summary.retirees_created}, staff +{len(summary.staff_created)}, "
-               f"mini-program accounts +{len(summary.accounts_created)}")
+               f"mini-program accounts +{len(summary.accounts_created)}, certification slots +{summary.slots_created}")
     click.echo(f"Staff pages (/staff/login), password for every demo account: {demo.DEMO_PASSWORD}")
     for username, role, region_name in summary.staff:
         click.echo(f"  {username:<12} {role:<17} {region_name}")

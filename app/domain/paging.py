@@ -56,3 +56,11 @@ def paginate(query: Select, page: int = 1, per_page: int = STAFF_PER_PAGE, *, ma
     page = min(max(int(page), 1), pages)
     items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def page_of_list(items: list[Any], page: int = 1, per_page: int = STAFF_PER_PAGE, *, max_per_page: int = 100) -> Page:
+    """One page of an already ordered, bounded list (clamped like `paginate`)."""
+    per_page = min(max(int(per_page), 1), max_per_page)
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(int(page), 1), pages)
+    return Page(items=items[(page - 1) * per_page:page * per_page], total=len(items), page=page, per_page=per_page)

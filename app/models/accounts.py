@@ -21,6 +21,10 @@ class Account(db.Model):
     openid: Mapped[str] = mapped_column(String(64), unique=True)
     unionid: Mapped[str | None] = mapped_column(String(64), index=True)
     session_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The number WeChat verified for this user (getPhoneNumber), encrypted like archive phones.
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_masked: Mapped[str | None] = mapped_column(String(20))
+    phone_verified_at = mapped_column(UTCDateTime())
     created_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     last_login_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 

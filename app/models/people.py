@@ -45,6 +45,8 @@ class Retiree(db.Model):
     birth_date: Mapped[date] = mapped_column(Date, index=True)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_masked: Mapped[str | None] = mapped_column(String(20))
+    # When the retiree's own WeChat account last confirmed (or changed) the phone above.
+    phone_confirmed_at = mapped_column(UTCDateTime())
     address: Mapped[str | None] = mapped_column(String(200))
     community_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"), index=True)
     former_employer: Mapped[str | None] = mapped_column(String(200))

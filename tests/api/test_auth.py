@@ -20,7 +20,11 @@ def test_first_login_creates_the_account_and_a_revocable_token(client, wechat_sa
     response = _login(client, "alice.1")
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert set(body) == {"token", "account"} and set(body["account"]) == {"id", "created_at"}
+    # No openid, unionid or session_key: the phone fields are null until the user verifies one.
+    assert set(body) == {"token", "account"}
+    assert body["account"] == {"id": body["account"]["id"], "created_at": body["account"]["created_at"],
+                               "phone": None, "phone_verified_at": None}
+    assert body["account"]["created_at"].endswith("+08:00")
     assert len(body["token"]) >= 32
     account = db.session.scalar(select(Account).where(Account.openid == "openid-alice"))
     assert account.id == body["account"]["id"] and account.unionid == "unionid-alice"

@@ -315,3 +315,39 @@ def test_retiree_may_revoke_a_relative_but_not_the_reverse(client, archive):
     assert client.delete(f"/api/v1/bindings/{rel_binding.id}", headers=self_headers).status_code == 204
     assert client.get(f"/api/v1/retirees/{archive.id}", headers=rel_headers).status_code == 403
     assert client.get(f"/api/v1/retirees/{archive.id}", headers=self_headers).status_code == 200
+
+
+# ---- the retiree's own view of relatives' bindings ---------------------------------------------
+
+def _relatives_world(archive):
+    me, son, daughter, stranger = (make_account() for _ in range(4))
+    bind(me, archive, "self")
+    bind(son, archive, "child")
+    bind(daughter, archive, "child", status="pending")
+    bind(stranger, archive, "other", status="revoked")
+    son.phone_masked = "139****1111"
+    db.session.commit()
+    return {name: auth_headers(a) for name, a in
+            (("me", me), ("son", son), ("daughter", daughter), ("stranger", stranger))}
+
+
+def test_the_retiree_lists_relatives_bindings_with_who_asked(client, archive):
+    headers = _relatives_world(archive)
+    body = client.get(f"/api/v1/retirees/{archive.id}/bindings", headers=headers["me"]).get_json()
+    assert body["total"] == 3
+    assert sorted((b["relation"], b["status"]) for b in body["items"]) == [
+        ("child", "active"), ("child", "pending"), ("other", "revoked")]
+    assert {b["requester_phone"] for b in body["items"]} == {"139****1111", None}
+    son = next(b for b in body["items"] if b["status"] == "active")
+    assert client.delete(f"/api/v1/bindings/{son['id']}", headers=headers["me"]).status_code == 204
+    assert client.get(f"/api/v1/retirees/{archive.id}", headers=headers["son"]).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["son", "daughter", "stranger"])
+def test_only_the_retiree_sees_relatives_bindings(client, archive, who):
+    headers = _relatives_world(archive)
+    response = client.get(f"/api/v1/retirees/{archive.id}/bindings", headers=headers[who])
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "not_retiree_self"
+    unknown = client.get("/api/v1/retirees/424242/bindings", headers=headers["me"])
+    assert unknown.status_code == 403 and unknown.get_json() == response.get_json()
+    assert client.get(f"/api/v1/retirees/{archive.id}/bindings").status_code == 401

@@ -198,14 +198,15 @@ def test_slots_and_service_points_listing(client, tree, point, booker):
     db.session.commit()
     make_slot(point, at(1), capacity=3)
     make_slot(point, at(40), capacity=3)
-    codes = [p["code"] for p in client.get(f"/api/v1/service-points?retiree_id={retiree.id}",
-                                           headers=headers).get_json()]
+    points = client.get(f"/api/v1/service-points?retiree_id={retiree.id}", headers=headers).get_json()
+    assert (points["page"], points["per_page"], points["total"]) == (1, 20, 2)
+    codes = [p["code"] for p in points["items"]]
     assert codes == ["SP-GDJ", "SP-WJ"]  # own community first; another district not offered
     assert far.code not in codes and street.code in codes
-    slots = client.get(f"/api/v1/slots?service_point_id={point.id}", headers=headers).get_json()
+    slots = client.get(f"/api/v1/slots?service_point_id={point.id}", headers=headers).get_json()["items"]
     assert [(s["capacity"], s["remaining"]) for s in slots] == [(3, 3)]
     wide = client.get(f"/api/v1/slots?service_point_id={point.id}&from={TODAY}&to={TODAY + timedelta(days=45)}",
                       headers=headers).get_json()
-    assert len(wide) == 2
+    assert len(wide["items"]) == 2 and wide["total"] == 2
     assert client.get("/api/v1/slots?service_point_id=424242", headers=headers).status_code == 404
     assert client.get(f"/api/v1/slots?service_point_id={point.id}").status_code == 401

@@ -128,3 +128,16 @@ def test_satisfaction_by_region(tree, people):
     assert feedback.satisfaction_by_region(tree["street_a"], today - timedelta(days=60), today)["count"] == 4
     assert feedback.satisfaction_by_region(tree["community_a2"], *month) == {"count": 0, "average": None,
                                                                              "low_share": None}
+
+
+def test_my_ratings_list_what_this_account_rated_and_nothing_else(client, tree, people):
+    task = _visit(people["retiree_a"])
+    assert _rate(client, people["headers_a"], "visit", task.id, 4).status_code == 201
+    mine = client.get("/api/v1/ratings", headers=people["headers_a"]).get_json()
+    item = mine["items"][0]
+    assert mine["total"] == 1 and (item["subject_type"], item["subject_id"]) == ("visit", task.id)
+    # Another account — even one bound to the same retiree — has rated nothing.
+    _, relative_headers = account_with_binding(people["retiree_a"], relation="spouse")
+    for headers in (relative_headers, people["headers_b"]):
+        assert client.get("/api/v1/ratings", headers=headers).get_json()["total"] == 0
+    assert client.get("/api/v1/ratings").status_code == 401

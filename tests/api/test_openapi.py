@@ -90,9 +90,10 @@ def test_errors_are_documented_as_the_envelope(client):
     detail = _resolve(doc, error["properties"]["error"]["$ref"])
     assert set(detail["required"]) == {"code", "message", "fields"}
     assert {"code", "message", "fields", "retry_after"} <= set(detail["properties"])
-    unauthorized = doc["components"]["responses"]["UNAUTHORIZED"]
-    assert unauthorized["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     create = doc["paths"]["/api/v1/bindings"]["post"]
+    unauthorized = create["responses"]["401"]
+    assert unauthorized["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert unauthorized["x-error-codes"] == ["not_authenticated"]
     assert create["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/BindingCreate"}
     body = doc["components"]["schemas"]["BindingCreate"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from typing import Any
 
 import limits
 import redis
@@ -19,9 +20,23 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, lazyload, selectinload
 
-from app.domain import audit, clock, inputs, pii
+from app.domain import audit, clock, inputs, paging, pii
+from app.domain.accounts.errors import (
+    AlreadyBound,
+    ArchiveNotMatched,
+    BindingNotFound,
+    BindingNotLive,
+    BindingNotPending,
+    DuplicateBinding,
+    NotBindingApprover,
+    NotBindingOwner,
+    NotBound,
+    NotRetireeSelf,
+    SelfAlreadyBound,
+    TooManyAttempts,
+)
 from app.domain.archives import idcard
-from app.domain.errors import Conflict, NotAuthorized, NotFound, RateLimited, Unavailable, ValidationFailed
+from app.domain.errors import NotAuthorized, Unavailable, ValidationFailed
 from app.domain.org import regions
 from app.extensions import RedisStore, db
 from app.models import Account, Binding, Region, Retiree, Staff
@@ -54,7 +69,7 @@ def bound_retiree(account: Account, retiree_id: int) -> Retiree:
         .where(Binding.account_id == account.id, Binding.retiree_id == retiree_id, Binding.status == "active")
         .options(lazyload(Retiree.category_rows))) if inputs.valid_id(retiree_id) else None
     if retiree is None:
-        raise NotAuthorized("您未绑定该退休人员", code="not_bound")
+        raise NotBound()
     return retiree
 
 
@@ -79,6 +94,11 @@ def awaiting_account(account: Account) -> list[Binding]:
         Binding.retiree_id.in_(own), Binding.status == "pending")
         .options(selectinload(Binding.retiree).selectinload(Retiree.community))
         .order_by(Binding.created_at, Binding.id)))
+
+
+def overview(account: Account) -> dict[str, Any]:
+    """The account's own page: itself, its bindings, and relatives' requests awaiting it."""
+    return {"account": account, "bindings": for_account(account), "pending_approvals": awaiting_account(account)}
 
 
 # ---- failed-attempt limit ----------------------------------------------------------------------
@@ -119,10 +139,9 @@ class _AttemptSlot:
                 return
             _limit_store().zrem(self.key, self.member)
         except redis.RedisError as exc:
-            raise Unavailable("服务暂时不可用，请稍后重试", code="service_unavailable") from exc
+            raise Unavailable() from exc
         retry_after = max(1, int(entries[0][1] + self.window - now) + 1)
-        raise RateLimited(f"绑定失败次数过多，请 {-(-retry_after // 60)} 分钟后再试",
-                          code="too_many_attempts", headers={"Retry-After": str(retry_after)})
+        raise TooManyAttempts(minutes=-(-retry_after // 60), headers={"Retry-After": str(retry_after)})
 
     def release(self) -> None:
         try:
@@ -176,7 +195,7 @@ def create_binding(account: Account, relation: str, name: str, id_number: str) -
         slot.release()  # a broken lookup is not the caller's failed guess
         raise
     if retiree is None:
-        raise NotFound(NOT_MATCHED_MESSAGE, code="archive_not_matched")
+        raise ArchiveNotMatched()
     slot.release()
     return _insert_binding(account, retiree, relation)
 
@@ -186,12 +205,12 @@ def _insert_binding(account: Account, retiree: Retiree, relation: str) -> Bindin
         Binding.account_id == account.id, Binding.retiree_id == retiree.id,
         Binding.status.in_(("pending", "active"))))
     if live is not None:
-        raise Conflict("您已绑定或已申请绑定该退休人员", code="duplicate_binding")
+        raise DuplicateBinding()
     if relation == "self":
         other_self = db.session.scalar(select(Binding.id).where(
             Binding.account_id == account.id, Binding.relation == "self", Binding.status == "active"))
         if other_self is not None:
-            raise Conflict("本微信已作为本人绑定了另一份档案", code="self_already_bound")
+            raise SelfAlreadyBound()
     status = "active" if relation == "self" else "pending"
     binding = Binding(account_id=account.id, retiree_id=retiree.id, relation=relation, status=status,
                       decided_at=clock.now() if status == "active" else None)
@@ -203,8 +222,8 @@ def _insert_binding(account: Account, retiree: Retiree, relation: str) -> Bindin
             db.session.flush()
     except IntegrityError:
         if relation == "self":
-            raise Conflict("该档案已被本人绑定；如非本人操作请联系社区", code="already_bound") from None
-        raise Conflict("您已绑定或已申请绑定该退休人员", code="duplicate_binding") from None
+            raise AlreadyBound() from None
+        raise DuplicateBinding() from None
     audit.record(account, "binding.create", subject_type="binding", subject_id=binding.id,
                  region_id=retiree.community_id, detail={"relation": relation, "status": status})
     return binding
@@ -220,7 +239,7 @@ def _decide(actor: Account | Staff, binding: Binding, status: str) -> Binding:
         .values(status=status, decided_at=clock.now(), **decided_by)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise Conflict("该绑定申请已处理", code="binding_not_pending")
+        raise BindingNotPending()
     db.session.refresh(binding)
     action = "binding.approve" if status == "active" else "binding.reject"
     audit.record(actor, action, subject_type="binding", subject_id=binding.id,
@@ -237,10 +256,20 @@ def _pending_for_self_account(account: Account, binding_id: int) -> Binding:
     binding = inputs.get(Binding, binding_id)
     # Unknown id and someone else's binding look the same.
     if binding is None or binding.relation == "self" or not _is_self_of(account, binding.retiree_id):
-        raise NotAuthorized("只有退休人员本人可以审核此绑定申请", code="not_binding_approver")
+        raise NotBindingApprover()
     if binding.status != "pending":
-        raise Conflict("该绑定申请已处理", code="binding_not_pending")
+        raise BindingNotPending()
     return binding
+
+
+def relatives_of(account: Account, retiree_id: int, page: int = 1, per_page: int = 20) -> paging.Page:
+    """Relatives' bindings to the archive (every status, newest first), for the retiree's own
+    account only (403 `not_retiree_self` otherwise, whether or not the archive exists)."""
+    if not inputs.valid_id(retiree_id) or not _is_self_of(account, retiree_id):
+        raise NotRetireeSelf()
+    query = (select(Binding).where(Binding.retiree_id == retiree_id, Binding.relation != "self")
+             .options(selectinload(Binding.account)).order_by(Binding.created_at.desc(), Binding.id.desc()))
+    return paging.paginate(query, page, per_page, max_per_page=50)
 
 
 def approve_by_account(account: Account, binding_id: int) -> Binding:
@@ -263,9 +292,9 @@ def revoke(account: Account, binding_id: int) -> Binding:
         binding.account_id == account.id
         or (binding.relation != "self" and _is_self_of(account, binding.retiree_id)))
     if not allowed:
-        raise NotAuthorized("无权解除该绑定", code="not_binding_owner")
+        raise NotBindingOwner()
     if binding.status not in ("pending", "active"):
-        raise Conflict("该绑定已解除或已被拒绝", code="binding_not_live")
+        raise BindingNotLive()
     binding.status = "revoked"
     binding.revoked_at = clock.now()
     db.session.flush()
@@ -288,13 +317,13 @@ def pending_for_staff(staff: Staff, limit: int = 50) -> list[Binding]:
 
 def _pending_for_staff(staff: Staff, binding_id: int) -> Binding:
     if staff.role not in APPROVER_ROLES:
-        raise NotAuthorized("您的角色不能审核绑定申请", code="forbidden")
+        raise NotAuthorized()
     binding = inputs.get(Binding, binding_id)
     # Outside the subtree answers exactly like an unknown id, so ids cannot be probed.
     if binding is None or not regions.contains(staff.region, binding.retiree.community):
-        raise NotFound("未找到该绑定申请", code="binding_not_found")
+        raise BindingNotFound()
     if binding.status != "pending":
-        raise Conflict("该绑定申请已处理", code="binding_not_pending")
+        raise BindingNotPending()
     return binding
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from app.domain import clock, pii
-from app.domain.errors import NotAuthenticated, Unavailable
+from app.domain.accounts.errors import LoginCodeInvalid, WeChatDown
 from app.extensions import db
 from app.models import Account, ApiToken
 from app.wechat.client import get_client
@@ -77,17 +77,15 @@ def login_with_code(code: str) -> tuple[Account, str]:
     try:
         session = get_client().code_to_session(code)
     except WeChatCodeInvalid as exc:
-        raise NotAuthenticated("微信登录凭证无效或已使用，请重新登录", code="wechat_code_invalid") from exc
+        raise LoginCodeInvalid() from exc
     except WeChatUnavailable as exc:
         retry_after = max(1, math.ceil(getattr(exc, "retry_after", None) or 5))
-        raise Unavailable("微信服务暂时不可用，请稍后重试", code="wechat_unavailable",
-                          headers={"Retry-After": str(retry_after)}) from exc
+        raise WeChatDown(headers={"Retry-After": str(retry_after)}) from exc
     except WeChatError as exc:
         # Our side is misconfigured (appid/secret) or WeChat answered something unexpected:
         # the user can only wait, and the log tells the operator why.
         log.error("jscode2session failed: errcode=%s errmsg=%s", exc.errcode, exc.errmsg)
-        raise Unavailable("微信登录暂时不可用，请稍后重试", code="wechat_unavailable",
-                          headers={"Retry-After": "60"}) from exc
+        raise WeChatDown(headers={"Retry-After": "60"}) from exc
     account = _account_for_openid(session["openid"], session.get("unionid"))
     account.session_key_enc = pii.encrypt(session["session_key"]) if session.get("session_key") else None
     account.last_login_at = clock.now()

@@ -10,7 +10,8 @@ from sqlalchemy.orm import contains_eager
 
 from app.domain import audit, clock, inputs, pii
 from app.domain.archives import idcard
-from app.domain.errors import NotAuthorized, NotFound, ValidationFailed
+from app.domain.archives.errors import FullIdForbidden
+from app.domain.errors import RetireeNotFound, ValidationFailed
 from app.domain.org import regions
 from app.domain.paging import Page, paginate
 from app.extensions import db
@@ -76,7 +77,7 @@ def get_retiree(retiree_id: int) -> Retiree:
     """The archive with this id, else NotFound `retiree_not_found`."""
     retiree = inputs.get(Retiree, retiree_id)
     if retiree is None:
-        raise NotFound("未找到该退休人员", code="retiree_not_found")
+        raise RetireeNotFound()
     return retiree
 
 
@@ -101,6 +102,7 @@ def masked_profile(retiree: Retiree, today: date | None = None) -> dict[str, Any
         "birth_date": retiree.birth_date.isoformat(),
         "age": retiree.age_on(today),
         "phone": retiree.phone_masked,
+        "phone_confirmed_at": retiree.phone_confirmed_at,
         "community": {"code": retiree.community.code, "name": retiree.community.name},
         "former_employer": retiree.former_employer,
         "retirement_date": retiree.retirement_date.isoformat() if retiree.retirement_date else None,
@@ -183,7 +185,7 @@ def get_for_staff(staff: Staff, retiree_id: int) -> Retiree:
     """
     retiree = inputs.get(Retiree, retiree_id)
     if retiree is None or not regions.contains(staff.region, retiree.community):
-        raise NotFound("未找到该退休人员", code="retiree_not_found")
+        raise RetireeNotFound()
     return retiree
 
 
@@ -191,7 +193,7 @@ def reveal_id_number(staff: Staff, retiree_id: int) -> str:
     """The full ID number for a staff member allowed to see it, with an audit entry. Caller commits."""
     retiree = get_for_staff(staff, retiree_id)
     if staff.role not in FULL_ID_ROLES:
-        raise NotAuthorized("您的角色不能查看完整身份证号", code="full_id_forbidden")
+        raise FullIdForbidden()
     audit.record(staff, "retiree.view_full_id", subject_type="retiree", subject_id=retiree.id,
                  region_id=retiree.community_id)
     return full_id_number(retiree)

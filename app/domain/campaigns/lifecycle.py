@@ -22,7 +22,16 @@ from typing import Any
 from sqlalchemy import exists, func, literal, or_, select, update
 
 from app.domain import audit, clock, pii
-from app.domain.errors import NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.campaigns.errors import (
+    CampaignFinished,
+    CampaignForbidden,
+    CampaignNotDraft,
+    CampaignNotFound,
+    CampaignNotPaused,
+    CampaignNotRunning,
+    CampaignSendTimePassed,
+    InvalidCampaign,
+)
 from app.domain.messaging import templates
 from app.domain.org import regions
 from app.extensions import db
@@ -57,7 +66,7 @@ def _covers_staff(staff: Staff):
 def list_for_staff(staff: Staff, status: str | None = None) -> list[Campaign]:
     """Campaigns the staff member may see, newest first (no audience is loaded)."""
     if staff.role not in VIEWER_ROLES:
-        raise NotAuthorized("无权查看消息活动", code="campaign_forbidden")
+        raise CampaignForbidden()
     query = select(Campaign).join(Region, Region.id == Campaign.region_id).where(_covers_staff(staff))
     if status:
         query = query.where(Campaign.status == status)
@@ -68,13 +77,13 @@ def get_for_staff(staff: Staff, campaign_id: int, *, manage: bool = False) -> Ca
     """The campaign, if the staff member may see it (`manage`: may change it); else 403/404."""
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or campaign.region is None:
-        raise NotFound("消息活动不存在", code="campaign_not_found")
+        raise CampaignNotFound()
     if manage:
         if staff.role not in MANAGER_ROLES or not regions.contains(staff.region, campaign.region):
-            raise NotAuthorized("该消息活动不在您的管辖范围内", code="campaign_forbidden")
+            raise CampaignForbidden()
     elif staff.role not in VIEWER_ROLES or not (regions.contains(staff.region, campaign.region)
                                                  or regions.contains(campaign.region, staff.region)):
-        raise NotAuthorized("该消息活动不在您的管辖范围内", code="campaign_forbidden")
+        raise CampaignForbidden()
     return campaign
 
 
@@ -113,7 +122,7 @@ def _validated(staff: Staff, *, name: str, template_key: str, data: dict[str, An
             except ValueError as exc:
                 fields[f"data_{field.key}"] = f"{field.label}：{exc}"
     if fields:
-        raise ValidationFailed("请检查填写的内容", code="invalid_campaign", fields=fields)
+        raise InvalidCampaign(fields=fields)
     return {"name": name, "template_key": template_key, "data": values, "region_id": region.id,
             "categories": sorted(set(categories)), "include_retirees": include_retirees,
             "include_relatives": include_relatives, "send_at": send_at}
@@ -122,7 +131,7 @@ def _validated(staff: Staff, *, name: str, template_key: str, data: dict[str, An
 def create_campaign(staff: Staff, **spec: Any) -> Campaign:
     """A new draft (see `_validated` for the fields). Flushes; the caller commits."""
     if staff.role not in MANAGER_ROLES:
-        raise NotAuthorized("仅街道或经办机构管理员可创建消息活动", code="campaign_forbidden")
+        raise CampaignForbidden()
     campaign = Campaign(status="draft", created_by_staff_id=staff.id, **_validated(staff, **spec))
     db.session.add(campaign)
     db.session.flush()
@@ -133,7 +142,7 @@ def update_draft(staff: Staff, campaign: Campaign, **spec: Any) -> Campaign:
     """Change a draft (only drafts: an approved campaign is what the reviewer saw)."""
     _manageable(staff, campaign)
     if campaign.status != "draft":
-        raise Unprocessable("只有草稿可以修改", code="campaign_not_draft")
+        raise CampaignNotDraft()
     for key, value in _validated(staff, **spec).items():
         setattr(campaign, key, value)
     db.session.flush()
@@ -143,7 +152,7 @@ def update_draft(staff: Staff, campaign: Campaign, **spec: Any) -> Campaign:
 def _manageable(staff: Staff, campaign: Campaign) -> None:
     if staff.role not in MANAGER_ROLES or campaign.region is None or \
             not regions.contains(staff.region, campaign.region):
-        raise NotAuthorized("该消息活动不在您的管辖范围内", code="campaign_forbidden")
+        raise CampaignForbidden()
 
 
 def rendered_data(campaign: Campaign) -> list[dict[str, str]]:
@@ -167,13 +176,13 @@ def approve(staff: Staff, campaign: Campaign) -> Campaign:
     job is enqueued after the caller commits."""
     _manageable(staff, campaign)
     if campaign.status != "draft":
-        raise Unprocessable("只有草稿可以审核", code="campaign_not_draft")
+        raise CampaignNotDraft()
     problems = {f"data_{r['key']}": r["problem"] for r in rendered_data(campaign) if r["problem"]}
     if problems:
-        raise ValidationFailed("消息内容不符合微信模板要求", code="invalid_campaign", fields=problems)
+        raise InvalidCampaign(fields=problems)
     now = clock.now()
     if campaign.send_at is not None and campaign.send_at < now - STALE_SEND_TIME:
-        raise Unprocessable("发送时间已过去一天以上，请先修改发送时间", code="campaign_send_time_passed")
+        raise CampaignSendTimePassed()
     campaign.status, campaign.approved_by_staff_id, campaign.approved_at = "approved", staff.id, now
     audit.record(staff, "campaign.approve", subject_type="campaign", subject_id=campaign.id,
                  region_id=campaign.region_id, detail={"name": campaign.name, "template": campaign.template_key})
@@ -213,7 +222,7 @@ def pause(staff: Staff, campaign: Campaign) -> Campaign:
     """Stop sending: pending rows stay pending (the sender skips paused campaigns) until resumed."""
     _manageable(staff, campaign)
     if campaign.status not in ("approved", "sending"):
-        raise Unprocessable("当前状态不能暂停", code="campaign_not_running")
+        raise CampaignNotRunning()
     campaign.status, campaign.paused_until, campaign.pause_reason = "paused", None, "工作人员暂停"
     audit.record(staff, "campaign.pause", subject_type="campaign", subject_id=campaign.id,
                  region_id=campaign.region_id)
@@ -226,7 +235,7 @@ def resume(staff: Staff, campaign: Campaign) -> Campaign:
     staff member's risk). Pending rows are re-enqueued after the caller commits."""
     _manageable(staff, campaign)
     if campaign.status != "paused":
-        raise Unprocessable("活动未暂停", code="campaign_not_paused")
+        raise CampaignNotPaused()
     campaign.status = "sending" if campaign.dispatch_started_at else "approved"
     campaign.paused_until, campaign.pause_reason = None, None
     audit.record(staff, "campaign.resume", subject_type="campaign", subject_id=campaign.id,
@@ -244,7 +253,7 @@ def cancel(staff: Staff, campaign: Campaign) -> Campaign:
     meets them; what was sent stays sent)."""
     _manageable(staff, campaign)
     if campaign.status in ("done", "cancelled"):
-        raise Unprocessable("活动已结束", code="campaign_finished")
+        raise CampaignFinished()
     campaign.status = "cancelled"
     audit.record(staff, "campaign.cancel", subject_type="campaign", subject_id=campaign.id,
                  region_id=campaign.region_id)
@@ -343,7 +352,7 @@ def offline_list(staff: Staff, campaign: Campaign, *, purpose: str = "export") -
     One row per retiree with every reason. Full phone numbers, so the export is audited (the
     entry is written now, in the caller's transaction). Streams: rows are read in chunks."""
     if staff.role not in VIEWER_ROLES:
-        raise NotAuthorized("无权导出线下联系名单", code="campaign_forbidden")
+        raise CampaignForbidden()
     audit.record(staff, f"campaign.offline_{purpose}", subject_type="campaign", subject_id=campaign.id,
                  detail={"rows": offline_count(staff, campaign), "scope_region_id": staff.region_id})
 

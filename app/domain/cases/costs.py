@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app.domain import audit, clock
-from app.domain.errors import NotAuthorized, ValidationFailed
+from app.domain.errors import RoleForbidden, ValidationFailed
 from app.domain.org import regions
 from app.extensions import db
 from app.models import Region, Retiree, Staff
@@ -87,7 +87,7 @@ def unit_cost(region: Region, category: str) -> int:
 def set_unit_cost(staff: Staff, region: Region, category: str, amount_fen: int | None) -> UnitCost | None:
     """Set (or, with None, remove) `region`'s own unit cost. Street/agency admins, in scope; audited."""
     if staff.role not in UNIT_COST_EDITORS or not regions.contains(staff.region, region):
-        raise NotAuthorized("仅街道或经办机构管理员可在辖区内调整单位成本")
+        raise RoleForbidden()
     if category not in UNIT_COST_CATEGORIES:
         raise ValidationFailed(fields={"category": "未知的费用类别"})
     if amount_fen is not None:

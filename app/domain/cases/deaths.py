@@ -18,8 +18,17 @@ from sqlalchemy import select
 
 from app.domain import audit, clock
 from app.domain.cases import hardship, visits
+from app.domain.cases.errors import (
+    AcknowledgeForbidden,
+    AlreadyDecided,
+    AlreadyVerified,
+    PensionStopNotFound,
+    ReportNotFound,
+    StopListForbidden,
+    VerifyForbidden,
+)
 from app.domain.certification import booking
-from app.domain.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
+from app.domain.errors import OutOfScope, ValidationFailed
 from app.domain.events import activities
 from app.domain.messaging import outbox
 from app.domain.org import regions
@@ -62,19 +71,19 @@ def report_for(staff: Staff, report_id: int) -> Report:
     """A death report the staff member may decide: 404 when missing, 403 out of scope or role."""
     report = db.session.get(Report, report_id)
     if report is None or report.type != "death":
-        raise NotFound("未找到该去世报告", code="report_not_found")
+        raise ReportNotFound()
     if staff.role not in VERIFIER_ROLES:
-        raise NotAuthorized("仅社区专干或街道管理员可核实去世报告", code="verify_forbidden")
+        raise VerifyForbidden()
     if not regions.contains(staff.region, report.retiree.community):
-        raise NotAuthorized("该记录不在您的管辖范围内", code="out_of_scope")
+        raise OutOfScope()
     return report
 
 
 def _ensure_undecided(report: Report, retiree: Retiree) -> None:
     if report.status != "received":
-        raise Conflict("该报告已处理", code="already_decided")
+        raise AlreadyDecided()
     if retiree.life_status == "deceased":
-        raise Conflict("该退休人员的去世信息已核实", code="already_verified")
+        raise AlreadyVerified()
 
 
 def _locked_retiree(retiree_id: int) -> Retiree:
@@ -184,7 +193,7 @@ def reject(staff: Staff, report: Report, reason: str) -> list[Report]:
 def pension_stops(staff: Staff, *, unacknowledged_only: bool = False) -> list[PensionStop]:
     """The stopped-pension list (停发名单) for the agency: who, since when, in scope."""
     if staff.role not in STOP_LIST_ROLES:
-        raise NotAuthorized("无权查看停发名单", code="stop_list_forbidden")
+        raise StopListForbidden()
     stmt = select(PensionStop).where(PensionStop.community_id.in_(regions.region_ids_under(staff.region)))
     if unacknowledged_only:
         stmt = stmt.where(PensionStop.acknowledged_at.is_(None))
@@ -197,9 +206,9 @@ def acknowledge_stop(staff: Staff, stop_id: int) -> PensionStop:
     """The agency confirms it stopped the payment. Agency admins in scope; idempotent; audited."""
     stop = db.session.get(PensionStop, stop_id)
     if stop is None:
-        raise NotFound("未找到该停发记录", code="pension_stop_not_found")
+        raise PensionStopNotFound()
     if staff.role != "agency_admin" or not regions.contains(staff.region, stop.community):
-        raise NotAuthorized("仅辖区社保经办机构可确认停发", code="acknowledge_forbidden")
+        raise AcknowledgeForbidden()
     if stop.acknowledged_at is None:
         stop.acknowledged_at, stop.acknowledged_by_id = clock.now(), staff.id
         audit.record(staff, "pension_stop.acknowledge", subject_type="retiree", subject_id=stop.retiree_id,

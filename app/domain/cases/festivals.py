@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import clock
 from app.domain.campaigns import holidays
-from app.domain.errors import NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.cases.errors import FestivalPassed, RosterForbidden, RosterNotFound
+from app.domain.errors import OutOfScope, ValidationFailed
 from app.domain.org import regions
 from app.extensions import db
 from app.models import Region, Retiree, RetireeCategory, Staff
@@ -76,10 +77,10 @@ class Coverage:
 
 def _communities(staff: Staff, community: Region | None) -> list[Region]:
     if staff.role not in GENERATOR_ROLES:
-        raise NotAuthorized("仅社区专干及以上可生成走访名单", code="roster_forbidden")
+        raise RosterForbidden()
     if community is not None:
         if community.level != "community" or not regions.contains(staff.region, community):
-            raise NotAuthorized("该社区不在您的管辖范围内", code="out_of_scope")
+            raise OutOfScope()
         return [community]
     return list(db.session.scalars(select(Region).where(regions.subtree_condition(staff.region),
                                                         Region.level == "community").order_by(Region.code)))
@@ -107,7 +108,7 @@ def generate(staff: Staff, year: int, community: Region | None = None) -> list[R
         raise ValidationFailed(fields={"year": f"年份应在 2000–{today.year + 1} 之间"})
     festival = spring_festival(year)
     if today > festival + timedelta(days=LATE_DAYS):
-        raise Unprocessable(f"{year} 年春节（{festival}）已过，不能再生成走访名单", code="festival_passed")
+        raise FestivalPassed(year=year, festival=festival)
     cats = priority_categories()
     results = []
     for item in _communities(staff, community):
@@ -159,9 +160,9 @@ def _labels(categories: str) -> str:
 def roster_for(staff: Staff, roster_id: int) -> FestivalRoster:
     roster = db.session.get(FestivalRoster, roster_id)
     if roster is None:
-        raise NotFound("未找到该名单", code="roster_not_found")
+        raise RosterNotFound()
     if staff.role == "helper" or not regions.contains(staff.region, roster.community):
-        raise NotAuthorized("该名单不在您的管辖范围内", code="out_of_scope")
+        raise OutOfScope()
     return roster
 
 
@@ -186,7 +187,7 @@ def coverage(staff: Staff, year: int) -> list[Coverage]:
     only once its revisit finds someone.
     """
     if staff.role == "helper":
-        raise NotAuthorized("无权查看覆盖率", code="roster_forbidden")
+        raise RosterForbidden()
     rosters = list(db.session.scalars(select(FestivalRoster).join(Region, Region.id == FestivalRoster.community_id)
                                       .where(FestivalRoster.year == year, regions.subtree_condition(staff.region))
                                       .order_by(Region.code)))

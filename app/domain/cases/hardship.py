@@ -15,7 +15,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import audit, clock
 from app.domain.cases import costs
-from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.cases.errors import CaseClosed, CaseForbidden, CaseNotFound, HelperNotFound, OfficeOnly
+from app.domain.errors import (
+    OutOfScope,
+    RetireeDeceased,
+    ValidationFailed,
+)
 from app.domain.org import regions
 from app.extensions import db
 from app.models import Retiree, Staff
@@ -60,7 +65,7 @@ def open_case(staff: Staff, retiree: Retiree, description: str) -> HardshipCase:
     """Staff open a case for a retiree in scope (or get the open one). Caller commits."""
     _office_in_scope(staff, retiree.community)
     if retiree.life_status == "deceased":
-        raise Unprocessable("该退休人员已故", code="retiree_deceased")
+        raise RetireeDeceased()
     if not (description or "").strip():
         raise ValidationFailed(fields={"description": "请填写困难情况"})
     case = _open(retiree, description.strip()[:4000], staff)
@@ -70,9 +75,9 @@ def open_case(staff: Staff, retiree: Retiree, description: str) -> HardshipCase:
 
 def _office_in_scope(staff: Staff, region) -> None:
     if staff.role not in OFFICE_ROLES:
-        raise NotAuthorized("仅社区专干及以上可办理", code="office_only")
+        raise OfficeOnly()
     if not regions.contains(staff.region, region):
-        raise NotAuthorized("该记录不在您的管辖范围内", code="out_of_scope")
+        raise OutOfScope()
 
 
 def is_helper_of(staff: Staff, case: HardshipCase) -> bool:
@@ -83,18 +88,18 @@ def case_for(staff: Staff, case_id: int) -> HardshipCase:
     """A case `staff` may see: office staff in scope, helpers only when assigned. 404 / 403."""
     case = db.session.get(HardshipCase, case_id)
     if case is None:
-        raise NotFound("未找到该帮扶案例", code="case_not_found")
+        raise CaseNotFound()
     if staff.role == "helper":
         if not is_helper_of(staff, case):
-            raise NotAuthorized("该案例未分派给您", code="case_forbidden")
+            raise CaseForbidden()
     elif not regions.contains(staff.region, case.community):
-        raise NotAuthorized("该记录不在您的管辖范围内", code="out_of_scope")
+        raise OutOfScope()
     return case
 
 
 def _require_open(case: HardshipCase) -> None:
     if case.status != "open":
-        raise Conflict("该案例已结案", code="case_closed")
+        raise CaseClosed()
 
 
 def assess(staff: Staff, case: HardshipCase, assessment: str, review_days: int | None = None) -> HardshipCase:
@@ -138,7 +143,7 @@ def end_helper(staff: Staff, case: HardshipCase, helper_row_id: int) -> None:
     _office_in_scope(staff, case.community)
     row = next((h for h in case.helpers if h.id == helper_row_id and h.ended_at is None), None)
     if row is None:
-        raise NotFound("未找到该帮扶人", code="helper_not_found")
+        raise HelperNotFound()
     row.ended_at = clock.now()
     db.session.flush()
 
@@ -152,7 +157,7 @@ def record_help(staff: Staff, case: HardshipCase, *, kind: str, helped_on: date,
     helper = helper or staff
     if staff.role == "helper":
         if not is_helper_of(staff, case):
-            raise NotAuthorized("该案例未分派给您", code="case_forbidden")
+            raise CaseForbidden()
         if helper.id != staff.id:
             raise ValidationFailed(fields={"helper": "只能登记本人的帮扶"})
     else:

@@ -23,8 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from app.domain import audit, clock
 from app.domain.accounts import bindings
 from app.domain.cases import hardship, visits
+from app.domain.cases.errors import AlreadyDeceased, IdempotencyKeyReused, ReportNotFound
 from app.domain.certification import certify
-from app.domain.errors import Conflict, NotFound, Unprocessable, ValidationFailed
+from app.domain.errors import RetireeDeceased, ValidationFailed
 from app.domain.messaging import outbox
 from app.extensions import db
 from app.models import Account, Retiree
@@ -82,8 +83,7 @@ def _by_key(account: Account, key: str) -> Report | None:
 
 def _replay(existing: Report, digest: str) -> tuple[Report, bool]:
     if existing.request_hash != digest:
-        raise Conflict("该 Idempotency-Key 已用于另一份不同的报告", code="idempotency_key_reused",
-                       fields={"Idempotency-Key": "已用于不同的请求内容"})
+        raise IdempotencyKeyReused(fields={"Idempotency-Key": "已用于不同的请求内容"})
     return existing, False
 
 
@@ -120,12 +120,22 @@ def file_report(account: Account, data: dict[str, Any], idempotency_key: str | N
     return report, True
 
 
+def request_home_certification(account: Account, retiree_id: int, note: str | None,
+                               idempotency_key: str | None = None) -> tuple[Report, bool]:
+    """A home-visit certification asked for by the retiree or a bound relative: filed as a
+    `home_certification` report, so it has the report's idempotency, notification and visit task.
+    Returns (report, created); errors as `file_report` and 422 `not_due` when recently certified.
+    """
+    data = {"type": "home_certification", "retiree_id": retiree_id, "note": note}
+    return file_report(account, data, idempotency_key)
+
+
 def _create(account: Account, retiree: Retiree, data: dict[str, Any], key: str | None, digest: str) -> Report:
     kind = data["type"]
     if retiree.life_status == "deceased":
         if kind == "death":
-            raise Conflict("该退休人员的去世信息已核实", code="already_deceased")
-        raise Unprocessable("该退休人员已故", code="retiree_deceased")
+            raise AlreadyDeceased()
+        raise RetireeDeceased()
     if kind == "death" and data["died_on"] < retiree.birth_date:
         raise ValidationFailed(fields={"died_on": "去世日期早于出生日期"})
     report = Report(type=kind, status="received", retiree_id=retiree.id, account_id=account.id,
@@ -177,7 +187,7 @@ def get_report(account: Account, report_id: int) -> Report:
     """One of the account's own reports; 404 for anyone else's (ids are not probed)."""
     report = db.session.get(Report, report_id)
     if report is None or report.account_id != account.id:
-        raise NotFound("未找到该报告", code="report_not_found")
+        raise ReportNotFound()
     return report
 
 

@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import clock
 from app.domain.cases import costs
+from app.domain.cases.errors import AssignForbidden, RecordNotFound, TaskClosed, TaskForbidden, TaskNotFound
 from app.domain.certification import certify
-from app.domain.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
+from app.domain.errors import ValidationFailed
 from app.domain.messaging import outbox
 from app.domain.org import regions
 from app.extensions import db
@@ -96,10 +97,9 @@ def task_for(staff: Staff, task_id: int) -> VisitTask:
     """The task, if `staff` may see it: 404 when missing, 403 when out of scope or not theirs."""
     task = db.session.get(VisitTask, task_id)
     if task is None:
-        raise NotFound("未找到该走访任务", code="task_not_found")
+        raise TaskNotFound()
     if not can_view(staff, task):
-        raise NotAuthorized("该任务不在您的范围内" if staff.role != "helper" else "该任务未分派给您",
-                            code="task_forbidden")
+        raise TaskForbidden()
     return task
 
 
@@ -158,11 +158,11 @@ def assignable_staff(staff: Staff, task: VisitTask) -> list[Staff]:
 def assign(staff: Staff, task: VisitTask, assignee: Staff | None) -> VisitTask:
     """Assign (or, with None, unassign) an open task. Office staff in scope only. Flushes."""
     if staff.role not in OFFICE_ROLES:
-        raise NotAuthorized("楼院长/小组长不能分派任务", code="assign_forbidden")
+        raise AssignForbidden()
     if not can_view(staff, task):
-        raise NotAuthorized("该任务不在您的范围内", code="task_forbidden")
+        raise TaskForbidden()
     if task.status != "open":
-        raise Conflict("任务已关闭，不能再分派", code="task_closed")
+        raise TaskClosed()
     if assignee is not None and assignee.id not in {s.id for s in assignable_staff(staff, task)}:
         raise ValidationFailed(fields={"assignee": "只能分派给辖区内负责该社区的工作人员"})
     task.assignee_id = assignee.id if assignee else None
@@ -172,10 +172,9 @@ def assign(staff: Staff, task: VisitTask, assignee: Staff | None) -> VisitTask:
 
 def _check_recording(staff: Staff, task: VisitTask, visited_by: Staff, visited_at: datetime) -> None:
     if not can_view(staff, task):
-        raise NotAuthorized("该任务未分派给您" if staff.role == "helper" else "该任务不在您的范围内",
-                            code="task_forbidden")
+        raise TaskForbidden()
     if task.status != "open":
-        raise Conflict("该任务已关闭，不能重复登记", code="task_closed")
+        raise TaskClosed()
     fields: dict[str, str] = {}
     if staff.role == "helper" and visited_by.id != staff.id:
         fields["visited_by"] = "楼院长/小组长只能登记本人的走访"
@@ -197,7 +196,7 @@ def _lock_open(task: VisitTask) -> None:
     closed = db.session.execute(update(VisitTask).where(VisitTask.id == task.id, VisitTask.status == "open")
                                 .values(status="done", closed_at=clock.now())).rowcount
     if not closed:
-        raise Conflict("该任务已关闭，不能重复登记", code="task_closed")
+        raise TaskClosed()
     db.session.refresh(task)
 
 
@@ -290,7 +289,7 @@ def record_for(staff: Staff, record_id: int) -> VisitRecord:
     """A visit record `staff` may see (through its task)."""
     record = db.session.get(VisitRecord, record_id)
     if record is None:
-        raise NotFound("未找到该走访记录", code="record_not_found")
+        raise RecordNotFound()
     task_for(staff, record.task_id)
     return record
 

@@ -18,18 +18,27 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import clock
+from app.domain import clock, inputs
 from app.domain.certification import cycle, seats
-from app.domain.errors import Conflict, NotFound, Unprocessable
+from app.domain.certification.errors import (
+    AlreadyBooked,
+    BookingNotActive,
+    BookingNotFound,
+    CutoffPassed,
+    NotDue,
+    SlotFull,
+    SlotPast,
+)
+from app.domain.errors import RetireeDeceased
 from app.extensions import db
 from app.models import Account, Retiree
 from app.models.certification import Booking, Slot, WaitlistEntry
 
 
 def get_booking(booking_id: int) -> Booking:
-    found = db.session.get(Booking, booking_id) if isinstance(booking_id, int) else None
+    found = inputs.get(Booking, booking_id)
     if found is None:
-        raise NotFound("未找到该预约", code="booking_not_found")
+        raise BookingNotFound()
     return found
 
 
@@ -49,17 +58,16 @@ def check_bookable(retiree: Retiree, slot: Slot) -> None:
     """
     _ensure_ahead(slot)
     if retiree.life_status == "deceased":
-        raise Unprocessable("该退休人员已故，不能预约", code="retiree_deceased")
+        raise RetireeDeceased()
     view = cycle.current(retiree)
     slot_day = slot.starts_at.astimezone(clock.SERVICE_ZONE).date()
     if view.status == "ok" and view.window_opens_on is not None and slot_day < view.window_opens_on:
-        raise Unprocessable(f"近期已完成认证，{view.window_opens_on} 起可预约下次认证", code="not_due",
-                            fields={"window_opens_on": view.window_opens_on.isoformat()})
+        raise NotDue(opens_on=view.window_opens_on, fields={"window_opens_on": view.window_opens_on.isoformat()})
 
 
 def _ensure_ahead(slot: Slot) -> None:
     if slot.starts_at <= clock.now():
-        raise Unprocessable("该时段已过，请选择其他时段", code="slot_past")
+        raise SlotPast()
 
 
 def refresh(*objects) -> None:
@@ -87,10 +95,10 @@ def book(account: Account | None, retiree: Retiree, slot_id: int) -> Booking:
     # A cheap early answer before the clock is read (a hot slot turns most attempts away here);
     # the conditional UPDATE below is what decides.
     if slot.booked >= slot.capacity:
-        raise Conflict("该时段已约满", code="slot_full")
+        raise SlotFull()
     check_bookable(retiree, slot)
     if active_booking(retiree) is not None:
-        raise Conflict("已有一个有效预约，如需更改请改约", code="already_booked")
+        raise AlreadyBooked()
     try:
         with db.session.begin_nested():
             found = Booking(slot_id=slot.id, retiree_id=retiree.id, status="booked",
@@ -101,19 +109,19 @@ def book(account: Account | None, retiree: Retiree, slot_id: int) -> Booking:
             # Last: the slot row stays locked (PostgreSQL) from this UPDATE to the commit, and every
             # other booker of the slot waits on it, so nothing may follow it but the commit.
             if not seats.take_seat(slot.id):
-                raise Conflict("该时段已约满", code="slot_full")
+                raise SlotFull()
     except IntegrityError as exc:  # the partial unique index: a concurrent booking won
-        raise Conflict("已有一个有效预约，如需更改请改约", code="already_booked") from exc
+        raise AlreadyBooked() from exc
     refresh(slot)
     return found
 
 
 def _ensure_changeable(found: Booking) -> None:
     if found.status != "booked":
-        raise Conflict("该预约已取消或已办理", code="booking_not_active")
+        raise BookingNotActive()
     if clock.now() > found.slot.starts_at - _cutoff():
         minutes = int(_cutoff().total_seconds() // 60)
-        raise Unprocessable(f"距预约时间不足 {minutes} 分钟，不能取消或改约", code="cutoff_passed")
+        raise CutoffPassed(minutes=minutes)
 
 
 def _mark_cancelled(found: Booking) -> None:
@@ -121,7 +129,7 @@ def _mark_cancelled(found: Booking) -> None:
                                .values(status="cancelled", cancelled_at=clock.now())
                                .execution_options(synchronize_session=False)).rowcount
     if not moved:
-        raise Conflict("该预约已取消或已办理", code="booking_not_active")
+        raise BookingNotActive()
 
 
 def cancel(found: Booking) -> Booking:
@@ -145,15 +153,15 @@ def reschedule(found: Booking, new_slot_id: int) -> Booking:
         return found
     check_bookable(found.retiree, new_slot)
     if new_slot.booked >= new_slot.capacity:
-        raise Conflict("该时段已约满", code="slot_full")
+        raise SlotFull()
     with db.session.begin_nested():
         if not seats.take_seat(new_slot.id):
-            raise Conflict("该时段已约满", code="slot_full")
+            raise SlotFull()
         moved = db.session.execute(
             update(Booking).where(Booking.id == found.id, Booking.status == "booked", Booking.slot_id == old_slot.id)
             .values(slot_id=new_slot.id).execution_options(synchronize_session=False)).rowcount
         if not moved:
-            raise Conflict("该预约已取消或已办理", code="booking_not_active")
+            raise BookingNotActive()
         seats.pass_seat_on(old_slot)
     refresh(found, new_slot, old_slot)
     confirm(found)

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import audit, clock
 from app.domain.certification import booking, cycle
-from app.domain.errors import Unprocessable, ValidationFailed
+from app.domain.certification.errors import NotDue
+from app.domain.errors import RetireeDeceased, ValidationFailed
 from app.extensions import db
 from app.models import Account, Retiree, Staff
 from app.models.certification import METHODS, CertificationRecord, CertificationState, PensionBackPay
@@ -54,7 +55,7 @@ def record_certification(retiree: Retiree, certified_on: date, method: str, staf
     if certified_on > clock.today():
         raise ValidationFailed(fields={"certified_on": "认证日期不能晚于今天"})
     if retiree.life_status == "deceased" and (retiree.died_on is None or certified_on > retiree.died_on):
-        raise Unprocessable("该退休人员已故，不能认证", code="retiree_deceased")
+        raise RetireeDeceased()
     existing_stmt = select(CertificationRecord).where(
         CertificationRecord.retiree_id == retiree.id, CertificationRecord.certified_on == certified_on,
         CertificationRecord.method == method)
@@ -133,9 +134,9 @@ def request_home_certification(account: Account | None, retiree: Retiree, note: 
     """
     view = cycle.current(retiree)
     if view.status == "ended":
-        raise Unprocessable("该退休人员已故，无需认证", code="retiree_deceased")
+        raise RetireeDeceased()
     if view.status == "ok":
-        raise Unprocessable(f"近期已完成认证，下次认证请于 {view.window_opens_on} 之后办理", code="not_due")
+        raise NotDue(opens_on=view.window_opens_on, fields={"window_opens_on": view.window_opens_on.isoformat()})
     requested_by = f"（申请账号 {account.id}）" if account is not None else ""
     return create_home_certification_task(retiree, source_type="certification_request",
                                           note=((note or "").strip() + requested_by).strip()[:2000])

@@ -9,7 +9,7 @@ from sqlalchemy import and_, distinct, exists, func, select
 
 from app.domain import audit, clock
 from app.domain.certification import cycle
-from app.domain.errors import NotAuthorized, ValidationFailed
+from app.domain.errors import RoleForbidden, ValidationFailed
 from app.domain.org import regions
 from app.extensions import db
 from app.models import Region, Retiree, Staff
@@ -44,7 +44,7 @@ def pension_risk_list(staff: Staff, *, purpose: str = "view", limit: int | None 
     transaction, so the caller must commit. 403 for roles other than street and agency admins.
     """
     if staff.role not in RISK_ROLES:
-        raise NotAuthorized("仅街道和社保经办机构管理员可查看养老金风险名单")
+        raise RoleForbidden()
     if purpose not in ("view", "export"):
         raise ValidationFailed(fields={"purpose": "view 或 export"})
     today = clock.today()

@@ -9,7 +9,12 @@ from sqlalchemy.orm import selectinload
 from app.domain import clock
 from app.domain.archives import idcard, records
 from app.domain.certification import certify
-from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.certification.errors import BookingNotActive, SlotNotStarted
+from app.domain.errors import (
+    IdNumberNotFound,
+    OutOfScope,
+    ValidationFailed,
+)
 from app.domain.org import regions
 from app.domain.org.staff import ensure_in_scope
 from app.extensions import db
@@ -53,14 +58,14 @@ def check_in(staff: Staff, booking: Booking, outcome: str, method: str = "on_sit
     if method not in DESK_METHODS:
         raise ValidationFailed(fields={"method": "认证方式应为现场认证或上门认证"})
     if booking.slot.starts_at.astimezone(clock.SERVICE_ZONE).date() > clock.today():
-        raise Unprocessable("预约日期未到，不能登记", code="slot_not_started")
+        raise SlotNotStarted()
     allowed_from = ("booked", "no_show") if outcome == "certified" else ("booked",)
     changed = db.session.execute(
         update(Booking).where(Booking.id == booking.id, Booking.status.in_(allowed_from))
         .values(status="attended" if outcome == "certified" else "no_show", checked_in_at=clock.now(),
                 checked_in_by_id=staff.id).execution_options(synchronize_session=False)).rowcount
     if not changed:
-        raise Conflict("该预约已登记或已取消", code="booking_not_active")
+        raise BookingNotActive()
     if outcome == "certified":
         certify.record_certification(booking.retiree, clock.today(), method, staff=staff,
                                            source=f"booking:{booking.id}")
@@ -83,9 +88,9 @@ def walk_in(staff: Staff, point: ServicePoint, id_number: str, method: str = "on
         raise ValidationFailed(fields={"id_number": str(exc)}) from exc
     retiree = records.find_by_id_number(id_number)
     if retiree is None:
-        raise NotFound("未找到该身份证号对应的退休人员", code="retiree_not_found")
+        raise IdNumberNotFound()
     if not regions.contains(staff.region, retiree.community):
-        raise NotAuthorized("该退休人员不在您的管辖范围内")
+        raise OutOfScope()
     today = clock.today()
     start, end = clock.start_of_local_day(today), clock.start_of_local_day(today + timedelta(days=1))
     booked_here = db.session.scalar(select(Booking).join(Slot, Slot.id == Booking.slot_id).where(

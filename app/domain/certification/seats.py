@@ -12,9 +12,9 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.domain import clock
+from app.domain import clock, inputs
 from app.domain.certification import cycle
-from app.domain.errors import NotFound
+from app.domain.certification.errors import SlotNotFound
 from app.extensions import db
 from app.models import Account
 from app.models.certification import Slot, WaitlistEntry
@@ -24,9 +24,9 @@ SERVICE_LABEL = "养老金领取资格认证"
 
 
 def get_slot(slot_id: int) -> Slot:
-    slot = db.session.get(Slot, slot_id) if isinstance(slot_id, int) else None
+    slot = inputs.get(Slot, slot_id)
     if slot is None:
-        raise NotFound("未找到该时段", code="slot_not_found")
+        raise SlotNotFound()
     return slot
 
 

@@ -5,8 +5,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, select
 
-from app.domain import clock
-from app.domain.errors import Conflict, NotFound, ValidationFailed
+from app.domain import clock, inputs
+from app.domain.certification.errors import ClosedDateNotFound, HoursNotFound, HoursOverlap, ServicePointNotFound
+from app.domain.errors import ValidationFailed
 from app.domain.org import regions
 from app.extensions import db
 from app.models import Region, Retiree, ServicePoint, Staff
@@ -19,14 +20,14 @@ WEEKDAY_LABELS = ("周一", "周二", "周三", "周四", "周五", "周六", "�
 def point_by_code(code: str) -> ServicePoint:
     point = db.session.scalar(select(ServicePoint).where(ServicePoint.code == code))
     if point is None:
-        raise NotFound(f"服务点 {code} 不存在", code="service_point_not_found")
+        raise ServicePointNotFound()
     return point
 
 
 def get_point(point_id: int) -> ServicePoint:
-    point = db.session.get(ServicePoint, point_id) if isinstance(point_id, int) else None
+    point = inputs.get(ServicePoint, point_id)
     if point is None:
-        raise NotFound("未找到该服务点", code="service_point_not_found")
+        raise ServicePointNotFound()
     return point
 
 
@@ -76,7 +77,7 @@ def add_opening_hours(point: ServicePoint, *, weekday: int, start: time, end: ti
         raise ValidationFailed(fields=fields)
     for other in hours_of(point):
         if other.weekday == weekday and other.start_time < end and start < other.end_time:
-            raise Conflict("与已有的开放时间重叠", code="hours_overlap", fields={"start": "时间重叠"})
+            raise HoursOverlap(fields={"start": "时间重叠"})
     row = OpeningHours(service_point_id=point.id, weekday=weekday, start_time=start, end_time=end,
                        slot_minutes=slot_minutes, capacity=capacity)
     db.session.add(row)
@@ -89,7 +90,7 @@ def remove_opening_hours(point: ServicePoint, hours_id: int) -> None:
     deleted = db.session.execute(delete(OpeningHours).where(OpeningHours.id == hours_id,
                                                             OpeningHours.service_point_id == point.id)).rowcount
     if not deleted:
-        raise NotFound("未找到该开放时间", code="hours_not_found")
+        raise HoursNotFound()
 
 
 def closed_dates(point: ServicePoint, since: date) -> list[ClosedDate]:
@@ -117,7 +118,7 @@ def remove_closed_date(point: ServicePoint, closed_id: int) -> None:
     deleted = db.session.execute(delete(ClosedDate).where(ClosedDate.id == closed_id,
                                                           ClosedDate.service_point_id == point.id)).rowcount
     if not deleted:
-        raise NotFound("未找到该闭馆日期", code="closed_date_not_found")
+        raise ClosedDateNotFound()
 
 
 def _local(day: date, at: time) -> datetime:
@@ -137,7 +138,7 @@ def open_slots(point: ServicePoint, start: date, days: int) -> int:
     end = start + timedelta(days=days)
     hours = hours_of(point)
     if not hours:
-        raise ValidationFailed("请先设置开放时间", fields={"hours": "该服务点还没有开放时间"})
+        raise ValidationFailed(fields={"hours": "该服务点还没有开放时间"})
     closed = set(db.session.scalars(select(ClosedDate.day).where(
         ClosedDate.service_point_id == point.id, ClosedDate.day >= start, ClosedDate.day < end)))
     existing = set(db.session.scalars(select(Slot.starts_at).where(
@@ -163,15 +164,21 @@ def open_slots(point: ServicePoint, start: date, days: int) -> int:
     return created
 
 
-def list_slots(point: ServicePoint, date_from: date, date_to: date) -> list[Slot]:
-    """Slots of a point starting on `date_from` … `date_to` (inclusive, local dates), in order."""
+def slots_query(point: ServicePoint, date_from: date, date_to: date):
+    """The ordered query of a point's slots starting on `date_from` … `date_to` (inclusive, local
+    dates, at most MAX_DAYS apart)."""
     if date_to < date_from:
         raise ValidationFailed(fields={"to": "结束日期不能早于开始日期"})
     if (date_to - date_from).days > MAX_DAYS:
         raise ValidationFailed(fields={"to": f"查询范围最多 {MAX_DAYS} 天"})
-    return list(db.session.scalars(select(Slot).where(
+    return select(Slot).where(
         Slot.service_point_id == point.id, Slot.starts_at >= clock.start_of_local_day(date_from),
-        Slot.starts_at < clock.start_of_local_day(date_to + timedelta(days=1))).order_by(Slot.starts_at)))
+        Slot.starts_at < clock.start_of_local_day(date_to + timedelta(days=1))).order_by(Slot.starts_at, Slot.id)
+
+
+def list_slots(point: ServicePoint, date_from: date, date_to: date) -> list[Slot]:
+    """Slots of a point starting on `date_from` … `date_to` (inclusive, local dates), in order."""
+    return list(db.session.scalars(slots_query(point, date_from, date_to)))
 
 
 def upcoming_summary(point: ServicePoint, days: int = 14) -> list[tuple[date, int, int, int]]:

@@ -4,18 +4,26 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import clock
+from app.domain import clock, inputs
 from app.domain.certification import booking, seats
-from app.domain.errors import Conflict, NotFound
+from app.domain.certification.errors import (
+    AlreadyBooked,
+    AlreadyWaiting,
+    BookingNotActive,
+    OfferNotActive,
+    SlotAvailable,
+    WaitlistNotActive,
+    WaitlistNotFound,
+)
 from app.extensions import db
 from app.models import Account, Retiree
 from app.models.certification import Booking, Slot, WaitlistEntry
 
 
 def get_waitlist_entry(entry_id: int) -> WaitlistEntry:
-    entry = db.session.get(WaitlistEntry, entry_id) if isinstance(entry_id, int) else None
+    entry = inputs.get(WaitlistEntry, entry_id)
     if entry is None:
-        raise NotFound("未找到该候补记录", code="waitlist_not_found")
+        raise WaitlistNotFound()
     return entry
 
 
@@ -24,17 +32,17 @@ def join_waitlist(account: Account | None, retiree: Retiree, slot_id: int) -> Wa
     slot = seats.get_slot(slot_id)
     booking.check_bookable(retiree, slot)
     if slot.booked < slot.capacity:
-        raise Conflict("该时段还有空位，请直接预约", code="slot_available")
+        raise SlotAvailable()
     current = booking.active_booking(retiree)
     if current is not None and current.slot_id == slot.id:
-        raise Conflict("已预约该时段", code="already_booked")
+        raise AlreadyBooked()
     try:
         with db.session.begin_nested():
             entry = WaitlistEntry(slot_id=slot.id, retiree_id=retiree.id, status="waiting",
                                   account_id=account.id if account else None)
             db.session.add(entry)
     except IntegrityError as exc:
-        raise Conflict("已在该时段的候补队列中", code="already_waiting") from exc
+        raise AlreadyWaiting() from exc
     return entry
 
 
@@ -58,7 +66,7 @@ def leave_waitlist(entry: WaitlistEntry) -> WaitlistEntry:
     if seats.close_entry(entry, "left", from_status="offered"):
         seats.pass_seat_on(entry.slot)
     elif not seats.close_entry(entry, "left", from_status="waiting"):
-        raise Conflict("该候补已结束", code="waitlist_not_active")
+        raise WaitlistNotActive()
     booking.refresh(entry)
     return entry
 
@@ -78,7 +86,7 @@ def accept_offer(account: Account | None, entry: WaitlistEntry) -> Booking:
                                         WaitlistEntry.offer_expires_at > clock.now())
             .values(status="accepted", closed_at=clock.now()).execution_options(synchronize_session=False)).rowcount
         if not claimed:
-            raise Conflict("候补名额已过期或已失效", code="offer_not_active")
+            raise OfferNotActive()
         if current is not None and current.slot_id == slot.id:
             seats.pass_seat_on(slot)  # already holding a seat here: the held one goes to the next
             found = current
@@ -88,7 +96,7 @@ def accept_offer(account: Account | None, entry: WaitlistEntry) -> Booking:
                 update(Booking).where(Booking.id == current.id, Booking.status == "booked")
                 .values(slot_id=slot.id).execution_options(synchronize_session=False)).rowcount
             if not moved:
-                raise Conflict("原预约已变化，请重试", code="booking_not_active")
+                raise BookingNotActive()
             seats.pass_seat_on(old_slot)
             found = current
         else:
@@ -98,7 +106,7 @@ def accept_offer(account: Account | None, entry: WaitlistEntry) -> Booking:
             try:
                 db.session.flush()
             except IntegrityError as exc:
-                raise Conflict("已有一个有效预约", code="already_booked") from exc
+                raise AlreadyBooked() from exc
         db.session.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry.id)
                            .values(booking_id=found.id).execution_options(synchronize_session=False))
     booking.refresh(found, entry, slot)

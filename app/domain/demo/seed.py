@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app.domain import pii
 from app.domain.archives import idcard, imports
+from app.domain.demo import api as api_demo
 from app.domain.org import staff as staff_domain
 from app.extensions import db
 from app.models import Account, Binding, Region, Retiree, ServicePoint, Staff
@@ -114,6 +115,7 @@ class DemoSummary:
     retirees_created: int = 0
     staff_created: list[str] = field(default_factory=list)
     accounts_created: list[str] = field(default_factory=list)
+    slots_created: int = 0
     staff: list[tuple[str, str, str]] = field(default_factory=list)  # username, role, region name
 
 
@@ -169,4 +171,5 @@ def seed_demo(retiree_count: int = 300) -> DemoSummary:
                                                       Binding.retiree_id == retiree_id)) is None:
             db.session.add(Binding(account_id=account.id, retiree_id=retiree_id, relation=relation, status=status))
     db.session.commit()
+    summary.slots_created = api_demo.seed_certification_slots(tuple(openid for openid, *_ in DEMO_ACCOUNTS))
     return summary

@@ -21,7 +21,15 @@ from sqlalchemy.orm import selectinload
 
 from app.domain import clock, inputs
 from app.domain.accounts import bindings
-from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.errors import RoleForbidden, ValidationFailed
+from app.domain.evaluation.errors import (
+    AlreadyRated,
+    SubjectNotCompleted,
+    SubjectNotFound,
+    TicketClosed,
+    TicketNotFound,
+    TicketNotOpen,
+)
 from app.domain.messaging import outbox
 from app.domain.org import regions
 from app.domain.paging import Page, paginate
@@ -90,11 +98,11 @@ def rate(account: Account, subject_type: str, subject_id: int, score: int, comme
         raise ValidationFailed(fields=fields)
     resolved = resolve_subject(subject_type, subject_id)
     if resolved is None:
-        raise NotFound("未找到要评价的服务", code="subject_not_found")
+        raise SubjectNotFound()
     retiree_id, completed = resolved
     retiree = bindings.bound_retiree(account, retiree_id)
     if not completed:
-        raise Unprocessable("服务尚未完成，暂不能评价", code="subject_not_completed")
+        raise SubjectNotCompleted()
     comment = (comment or "").strip() or None
     rating = Rating(subject_type=subject_type, subject_id=subject_id, account_id=account.id, retiree_id=retiree.id,
                     community_id=retiree.community_id, score=score, comment=comment, created_at=clock.now())
@@ -103,7 +111,7 @@ def rate(account: Account, subject_type: str, subject_id: int, score: int, comme
             db.session.add(rating)
             db.session.flush()
     except IntegrityError:
-        raise Conflict("您已评价过该服务", code="already_rated") from None
+        raise AlreadyRated() from None
     if score <= LOW_SCORE:
         text = f"【{score} 分评价】" + (comment or "服务评价较低，未留言")
         _open_ticket(account, "complaint", text, retiree, source_rating_id=rating.id)
@@ -180,7 +188,7 @@ def _staff_scope(staff: Staff) -> Select:
 def tickets_for_staff(staff: Staff, status: str | None = "open", page: int = 1) -> Page:
     """One page of the tickets the staff member handles (see the module docstring), by deadline."""
     if staff.role not in STAFF_ROLES:
-        raise NotAuthorized("您的角色不能处理反馈")
+        raise RoleForbidden()
     query = _staff_scope(staff)
     if status:
         query = query.where(FeedbackTicket.status == status)
@@ -191,7 +199,7 @@ def tickets_for_staff(staff: Staff, status: str | None = "open", page: int = 1) 
 def overdue_count(staff: Staff) -> int:
     """How many tickets the staff member handles are still open past their reply deadline."""
     if staff.role not in STAFF_ROLES:
-        raise NotAuthorized("您的角色不能处理反馈")
+        raise RoleForbidden()
     scoped = _staff_scope(staff).where(FeedbackTicket.status == "open", FeedbackTicket.reply_due_at < clock.now())
     return db.session.scalar(select(func.count()).select_from(scoped.subquery())) or 0
 
@@ -199,11 +207,11 @@ def overdue_count(staff: Staff) -> int:
 def get_for_staff(staff: Staff, ticket_id: int) -> FeedbackTicket:
     """One ticket in the staff member's scope; another region's ticket looks absent (404)."""
     if staff.role not in STAFF_ROLES:
-        raise NotAuthorized("您的角色不能处理反馈")
+        raise RoleForbidden()
     ticket = (db.session.scalar(_staff_scope(staff).where(FeedbackTicket.id == ticket_id))
               if inputs.valid_id(ticket_id) else None)
     if ticket is None:
-        raise NotFound("未找到该反馈", code="ticket_not_found")
+        raise TicketNotFound()
     return ticket
 
 
@@ -219,7 +227,7 @@ def reply(staff: Staff, ticket_id: int, text: str) -> FeedbackTicket:
         .values(status="replied", reply=text, replied_by_id=staff.id, replied_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise Conflict("该反馈已回复或已关闭", code="ticket_not_open")
+        raise TicketNotOpen()
     db.session.refresh(ticket)
     topic = f"您的{FEEDBACK_CATEGORY_LABELS[ticket.category]}：{ticket.text}"
     outbox.notify(ticket.account, "feedback_reply", {"topic": topic, "reply": text, "replied_at": now},
@@ -231,7 +239,7 @@ def close(staff: Staff, ticket_id: int) -> FeedbackTicket:
     """Close a ticket (replied, or settled offline). Caller commits."""
     ticket = get_for_staff(staff, ticket_id)
     if ticket.status == "closed":
-        raise Conflict("该反馈已关闭", code="ticket_closed")
+        raise TicketClosed()
     ticket.status, ticket.closed_at = "closed", clock.now()
     db.session.flush()
     return ticket
@@ -268,3 +276,10 @@ def ticket_summary(region: Region, date_from: date, date_to: date) -> dict:
     for category, opened, in_time, overdue in db.session.execute(base):
         out[category] = {"opened": opened, "replied_in_time": in_time, "overdue": overdue}
     return out
+
+
+def ratings_for_account(account: Account, page: int = 1, per_page: int = 20) -> Page:
+    """The ratings the account has given, newest first (a client marks those services as rated)."""
+    query = (select(Rating).where(Rating.account_id == account.id)
+             .order_by(Rating.created_at.desc(), Rating.id.desc()))
+    return paginate(query, page, per_page, max_per_page=MAX_PER_PAGE)

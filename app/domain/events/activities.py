@@ -17,7 +17,22 @@ from sqlalchemy.orm import aliased, selectinload
 
 from app.domain import audit, clock, inputs
 from app.domain.accounts.bindings import bound_retiree
-from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.errors import (
+    RetireeDeceased,
+    RoleForbidden,
+    ValidationFailed,
+)
+from app.domain.events.errors import (
+    ActivityNotFound,
+    ActivityNotOpen,
+    ActivityNotStarted,
+    ActivityPast,
+    AlreadyRegistered,
+    NotCancellable,
+    RegistrationNotFound,
+    SignupClosed,
+    SignupNotOpen,
+)
 from app.domain.messaging import outbox
 from app.domain.org import regions
 from app.domain.org.staff import ensure_in_scope
@@ -57,7 +72,7 @@ def create_activity(staff: Staff, *, title: str, place: str, starts_at: datetime
     Sign-up opens now and closes at the start unless given. Caller commits.
     """
     if staff.role not in CREATOR_ROLES:
-        raise NotAuthorized("您的角色不能发布活动")
+        raise RoleForbidden()
     ensure_in_scope(staff, region)
     now = clock.now()
     signup_opens_at = signup_opens_at or now
@@ -109,7 +124,7 @@ def get_for_staff(staff: Staff, activity_id: int) -> Activity:
     """The activity if it lies in the staff member's subtree (NotFound / NotAuthorized otherwise)."""
     activity = inputs.get(Activity, activity_id)
     if activity is None:
-        raise NotFound("未找到该活动", code="activity_not_found")
+        raise ActivityNotFound()
     ensure_in_scope(staff, activity.region)
     return activity
 
@@ -130,7 +145,7 @@ def mark_attendance(staff: Staff, activity_id: int, marks: dict[int, str]) -> in
     """
     activity = get_for_staff(staff, activity_id)
     if activity.starts_at.astimezone(clock.SERVICE_ZONE).date() > clock.today():
-        raise Unprocessable("活动尚未开始，不能登记出席", code="activity_not_started")
+        raise ActivityNotStarted()
     bad = {str(k): "应为 attended 或 absent" for k, v in marks.items() if v not in ("attended", "absent")}
     if bad:
         raise ValidationFailed(fields=bad)
@@ -188,9 +203,9 @@ def is_signup_open(activity: Activity, now: datetime | None = None) -> bool:
 def _open_activity(retiree: Retiree, activity_id: int) -> Activity:
     activity = inputs.get(Activity, activity_id)
     if activity is None:
-        raise NotFound("未找到该活动", code="activity_not_found")
+        raise ActivityNotFound()
     if not regions.contains(activity.region, retiree.community):
-        raise NotAuthorized("该活动不面向您所在的社区", code="activity_not_open")
+        raise ActivityNotOpen()
     return activity
 
 
@@ -246,16 +261,16 @@ def register(account: Account | None, retiree: Retiree, activity_id: int) -> Act
     """
     activity = _open_activity(retiree, activity_id)
     if retiree.life_status == "deceased":
-        raise Unprocessable("该退休人员已故，无法报名", code="retiree_deceased")
+        raise RetireeDeceased()
     now = clock.now()
     if activity.starts_at <= now:
-        raise Unprocessable("活动已开始或已结束", code="activity_past")
+        raise ActivityPast()
     if now < activity.signup_opens_at:
-        raise Unprocessable("报名尚未开始", code="signup_not_open")
+        raise SignupNotOpen()
     if now >= activity.signup_closes_at:
-        raise Unprocessable("报名已截止", code="signup_closed")
+        raise SignupClosed()
     if _live_registration(activity.id, retiree.id) is not None:
-        raise Conflict("已报名该活动", code="already_registered")
+        raise AlreadyRegistered()
     try:
         # Seat and row in one savepoint: a duplicate (lost race) gives the seat back with it.
         with db.session.begin_nested():
@@ -267,7 +282,7 @@ def register(account: Account | None, retiree: Retiree, activity_id: int) -> Act
             db.session.add(registration)
             db.session.flush()
     except IntegrityError:
-        raise Conflict("已报名该活动", code="already_registered") from None
+        raise AlreadyRegistered() from None
     db.session.refresh(activity)
     position = waitlist_position(registration)
     _notify(retiree, "activity_registered", _message_data(activity, retiree, registration.status, position),
@@ -286,11 +301,11 @@ def cancel(account: Account, activity_id: int, registration_id: int) -> Activity
     first on the waitlist (notified). Caller commits."""
     registration = inputs.get(ActivityRegistration, registration_id)
     if registration is None or registration.activity_id != activity_id:
-        raise NotFound("未找到该报名记录", code="registration_not_found")
+        raise RegistrationNotFound()
     bound_retiree(account, registration.retiree_id)
     activity = registration.activity
     if activity.starts_at <= clock.now():
-        raise Unprocessable("活动已开始或已结束，不能取消", code="activity_past")
+        raise ActivityPast()
     # One conditional UPDATE per source status, so a concurrent promotion (waitlisted →
     # registered) can never be cancelled without its seat being given back.
     for was in ("registered", "waitlisted"):
@@ -301,7 +316,7 @@ def cancel(account: Account, activity_id: int, registration_id: int) -> Activity
         if result.rowcount == 1:
             break
     else:
-        raise Unprocessable("该报名已取消或已登记出席", code="not_cancellable")
+        raise NotCancellable()
     if was == "registered":
         _free_seat(activity.id)
         _promote_first(activity)

@@ -16,7 +16,14 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
 from app.domain import audit, clock, inputs
-from app.domain.errors import Conflict, NotAuthorized, NotFound, Unprocessable, ValidationFailed
+from app.domain.errors import RoleForbidden, ValidationFailed
+from app.domain.events.errors import (
+    InvitationConflict,
+    MaterialNotFound,
+    MeetingForbidden,
+    MeetingNotFound,
+    MeetingNotStarted,
+)
 from app.domain.files import uploads
 from app.domain.org import regions
 from app.domain.org.staff import ensure_in_scope
@@ -57,7 +64,7 @@ class MeetingPage:
 
 def _require_admin(staff: Staff) -> None:
     if staff.role not in ADMIN_ROLES:
-        raise NotAuthorized("只有街道或社保经办机构管理员可以管理例会")
+        raise RoleForbidden()
 
 
 def create_meeting(staff: Staff, *, title: str, starts_at: datetime, place: str, region: Region,
@@ -108,9 +115,9 @@ def get_for_staff(staff: Staff, meeting_id: int) -> Meeting:
     """The meeting, if the staff member manages it or is invited (NotFound / NotAuthorized otherwise)."""
     meeting = inputs.get(Meeting, meeting_id)
     if meeting is None:
-        raise NotFound("未找到该例会", code="meeting_not_found")
+        raise MeetingNotFound()
     if not (_manages(staff, meeting) or _invited(staff, meeting)):
-        raise NotAuthorized("您未受邀参加该例会", code="meeting_forbidden")
+        raise MeetingForbidden()
     return meeting
 
 
@@ -133,7 +140,7 @@ def _managed(staff: Staff, meeting_id: int) -> Meeting:
     _require_admin(staff)
     meeting = inputs.get(Meeting, meeting_id)
     if meeting is None:
-        raise NotFound("未找到该例会", code="meeting_not_found")
+        raise MeetingNotFound()
     ensure_in_scope(staff, meeting.region)
     return meeting
 
@@ -161,7 +168,7 @@ def material_for_download(staff: Staff, meeting_id: int, material_id: int) -> tu
     meeting = get_for_staff(staff, meeting_id)
     material = inputs.get(MeetingMaterial, material_id)
     if material is None or material.meeting_id != meeting.id:
-        raise NotFound("未找到该材料", code="material_not_found")
+        raise MaterialNotFound()
     return material.file, uploads.path_of(material.file)
 
 
@@ -189,7 +196,7 @@ def invite_region(staff: Staff, meeting_id: int, region: Region | None) -> int:
                                for w in workers)
             db.session.flush()
     except IntegrityError:
-        raise Conflict("邀请名单已被他人同时修改，请刷新后重试", code="invitation_conflict") from None
+        raise InvitationConflict() from None
     return len(workers)
 
 
@@ -209,7 +216,7 @@ def record_attendance(staff: Staff, meeting_id: int, attended_ids: set[int]) -> 
     """
     meeting = _managed(staff, meeting_id)
     if meeting.starts_at.astimezone(clock.SERVICE_ZONE).date() > clock.today():
-        raise Unprocessable("例会尚未召开，不能登记出席", code="meeting_not_started")
+        raise MeetingNotStarted()
     rows = invitations(meeting)
     unknown = set(attended_ids) - {row.id for row in rows}
     if unknown:

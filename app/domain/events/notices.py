@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.domain import audit, clock, inputs
-from app.domain.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
+from app.domain.errors import RoleForbidden, ValidationFailed
+from app.domain.events.errors import NoticeNotFound, NoticeWithdrawn
 from app.domain.org import regions
 from app.domain.org.staff import ensure_in_scope
 from app.domain.paging import Page, paginate
@@ -24,7 +25,7 @@ BODY_MAX = 20_000
 def publish(staff: Staff, *, title: str, body: str, kind: str, region: Region) -> Notice:
     """Publish a notice now to the retirees under `region` (within the staff member's subtree). Caller commits."""
     if staff.role not in PUBLISHER_ROLES:
-        raise NotAuthorized("您的角色不能发布公告")
+        raise RoleForbidden()
     ensure_in_scope(staff, region)
     fields: dict[str, str] = {}
     if not (title or "").strip() or len(title.strip()) > 100 or inputs.has_control_characters(title, multiline=False):
@@ -53,13 +54,13 @@ def list_for_staff(staff: Staff, page: int = 1) -> Page:
 def withdraw(staff: Staff, notice_id: int) -> Notice:
     """Stop showing a notice (it stays on record). Caller commits."""
     if staff.role not in PUBLISHER_ROLES:
-        raise NotAuthorized("您的角色不能撤回公告")
+        raise RoleForbidden()
     notice = inputs.get(Notice, notice_id)
     if notice is None:
-        raise NotFound("未找到该公告", code="notice_not_found")
+        raise NoticeNotFound()
     ensure_in_scope(staff, notice.region)
     if notice.withdrawn_at is not None:
-        raise Conflict("该公告已撤回", code="notice_withdrawn")
+        raise NoticeWithdrawn()
     notice.withdrawn_at = clock.now()
     db.session.flush()
     audit.record(staff, "notice.withdraw", subject_type="notice", subject_id=notice.id, region_id=notice.region_id)

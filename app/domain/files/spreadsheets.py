@@ -25,17 +25,33 @@ SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 
 
 class UnreadableFile(ValidationFailed):
-    """The file is not a CSV/XLSX we can read (wrong type, broken workbook, no header)."""
+    """The file is not a CSV/XLSX we can read; the subclasses say why (one code each)."""
 
     code = "unreadable_file"
     message = "无法读取文件"
+
+
+class UnsupportedFileType(UnreadableFile):
+    code, message = "unsupported_file_type", "只支持 .csv 和 .xlsx 文件，收到“{name}”"
+
+
+class UnknownEncoding(UnreadableFile):
+    code, message = "unknown_encoding", "无法识别文件编码（应为 UTF-8 或 GBK/GB18030）"
+
+
+class EmptyFile(UnreadableFile):
+    code, message = "empty_file", "文件为空或缺少表头"
+
+
+class BrokenWorkbook(UnreadableFile):
+    code, message = "broken_workbook", "无法打开该 Excel 文件（应为 .xlsx）"
 
 
 def _suffix(source: str | Path | IO[bytes], filename: str | None) -> str:
     name = filename or (str(source) if isinstance(source, str | Path) else getattr(source, "name", ""))
     suffix = Path(str(name)).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UnreadableFile(f"只支持 .csv 和 .xlsx 文件，收到“{suffix or name}”", fields={"file": "文件类型不支持"})
+        raise UnsupportedFileType(name=suffix or name, fields={"file": "文件类型不支持"})
     return suffix
 
 
@@ -63,7 +79,7 @@ def detect_encoding(stream: IO[bytes]) -> str:
             continue
         stream.seek(start)
         return encoding
-    raise UnreadableFile("无法识别文件编码（应为 UTF-8 或 GBK/GB18030）", fields={"file": "编码无法识别"})
+    raise UnknownEncoding(fields={"file": "编码无法识别"})
 
 
 def iter_rows(source: str | Path | IO[bytes], *, filename: str | None = None) -> Iterator[dict[str, Any]]:
@@ -85,7 +101,7 @@ def _iter_csv(stream: IO[bytes]) -> Iterator[dict[str, Any]]:
     try:
         first = text.readline()
         if not first.strip():
-            raise UnreadableFile("文件为空或缺少表头", fields={"file": "缺少表头"})
+            raise EmptyFile(fields={"file": "缺少表头"})
         # Excel on some locales saves tab- or semicolon-separated "CSV"; the header tells us which.
         delimiter = max((",", "\t", ";"), key=first.count)
         header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
@@ -103,12 +119,12 @@ def _iter_xlsx(stream: IO[bytes]) -> Iterator[dict[str, Any]]:
         # read_only streams the sheet XML instead of building the whole workbook in memory.
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise UnreadableFile("无法打开该 Excel 文件（应为 .xlsx）", fields={"file": "文件已损坏或格式不对"}) from exc
+        raise BrokenWorkbook(fields={"file": "文件已损坏或格式不对"}) from exc
     try:
         rows = workbook.worksheets[0].iter_rows(values_only=True)
         header_row = next(rows, None)
         if not header_row or not any(h not in (None, "") for h in header_row):
-            raise UnreadableFile("文件为空或缺少表头", fields={"file": "缺少表头"})
+            raise EmptyFile(fields={"file": "缺少表头"})
         header = [str(h).strip() if h is not None else "" for h in header_row]
         for values in rows:
             yield {key: (values[i] if i < len(values) else None) for i, key in enumerate(header) if key}
@@ -158,8 +174,7 @@ class ImportResult:
 
 
 class MissingColumns(ValidationFailed):
-    code = "missing_columns"
-    message = "文件缺少必需的列"
+    code, message = "missing_columns", "文件缺少必需的列：{columns}"
 
 
 class Columns:
@@ -175,7 +190,7 @@ class Columns:
         self.spec = spec
         missing = [spec[c][0] + f"（{c}）" for c in required if c not in self.raw]
         if missing:
-            raise MissingColumns("文件缺少必需的列：" + "、".join(missing), fields={"header": "、".join(missing)})
+            raise MissingColumns(columns="、".join(missing), fields={"header": "、".join(missing)})
 
     def __contains__(self, canon: str) -> bool:
         return canon in self.raw

@@ -31,8 +31,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import clock
-from app.domain.errors import ValidationFailed
 from app.domain.messaging import templates
+from app.domain.messaging.errors import InvalidSubscriptionResult
 from app.extensions import db
 from app.models import Account
 from app.models.base import in_ids
@@ -112,6 +112,11 @@ def _unpaired_partner(event: ConsentEvent) -> ConsentEvent | None:
     ).order_by(ConsentEvent.occurred_at, ConsentEvent.id).limit(1))
 
 
+def ledger_view(account: Account) -> dict[str, Any]:
+    """The account's ledger as `record_api_result` answers it (nothing ignored)."""
+    return {"templates": ledger(account), "ignored": []}
+
+
 def record_api_result(account: Account, result: dict[str, Any]) -> dict[str, Any]:
     """Apply a `wx.requestSubscribeMessage` result object reported by the mini-program.
 
@@ -120,7 +125,7 @@ def record_api_result(account: Account, result: dict[str, Any]) -> dict[str, Any
     """
     bad = {k: "应为文本" for k, v in result.items() if k != "errMsg" and not isinstance(v, str)}
     if bad:
-        raise ValidationFailed("订阅结果格式有误", code="invalid_subscription_result", fields=bad)
+        raise InvalidSubscriptionResult(fields=bad)
     now = clock.now()
     ignored = []
     for template_id, status in result.items():

@@ -20,9 +20,9 @@ from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import clock
-from app.domain.errors import NotFound
+from app.domain import clock, inputs
 from app.domain.messaging import templates
+from app.domain.messaging.errors import NotificationNotFound
 from app.extensions import db
 from app.jobs import jobs, on_commit
 from app.models import Account, Binding, Retiree
@@ -274,11 +274,28 @@ def inbox(account: Account, page: int = 1, per_page: int = 20) -> tuple[list[Not
     return rows, total, unread
 
 
+def inbox_entry(row: Notification) -> dict[str, Any]:
+    """One notification as the inbox shows it: title, labelled lines and a one-line summary."""
+    template = templates.get(row.template_key)
+    lines = templates.inbox_lines(template, row.data or {})
+    return {"id": row.id, "template_key": row.template_key, "title": row.title, "lines": lines,
+            "text": "；".join(f"{line['label']}：{line['value']}" for line in lines),
+            "link": row.link or template.page, "retiree_id": row.retiree_id,
+            "read": row.read_at is not None, "read_at": row.read_at, "created_at": row.created_at}
+
+
+def inbox_page(account: Account, page: int = 1, per_page: int = 20) -> dict[str, Any]:
+    """One page of the inbox as entries, with the total and the unread count."""
+    rows, total, unread = inbox(account, page, per_page)
+    return {"items": [inbox_entry(row) for row in rows], "page": page, "per_page": per_page, "total": total,
+            "unread": unread}
+
+
 def mark_read(account: Account, notification_id: int) -> Notification:
     """Mark one of the account's own notifications read (idempotent); anyone else's is NotFound."""
-    row = db.session.get(Notification, notification_id)
+    row = inputs.get(Notification, notification_id)
     if row is None or row.account_id != account.id or row.status in INBOX_HIDDEN:
-        raise NotFound("消息不存在", code="notification_not_found")
+        raise NotificationNotFound()
     if row.read_at is None:
         row.read_at = clock.now()
         db.session.flush()

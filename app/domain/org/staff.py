@@ -4,8 +4,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.domain.errors import Conflict, NotAuthorized, ValidationFailed
+from app.domain.errors import OutOfScope, ValidationFailed
 from app.domain.org import regions
+from app.domain.org.errors import UsernameTaken
 from app.extensions import db
 from app.models import Region, Staff
 from app.models.staff import STAFF_ROLES
@@ -40,7 +41,7 @@ def create_staff(username: str, password: str, role: str, region_code: str,
     if fields:
         raise ValidationFailed(fields=fields)
     if db.session.scalar(select(Staff.id).where(Staff.username == username)):
-        raise Conflict("用户名已存在", code="username_taken", fields={"username": "已存在"})
+        raise UsernameTaken(fields={"username": "已存在"})
     staff = Staff(username=username, password_hash=generate_password_hash(password), role=role,
                   region_id=region.id, display_name=display_name)
     db.session.add(staff)
@@ -62,4 +63,4 @@ def authenticate(username: str, password: str) -> Staff | None:
 def ensure_in_scope(staff: Staff, region: Region) -> None:
     """Raise NotAuthorized unless `region` lies in the staff member's region subtree."""
     if not regions.contains(staff.region, region):
-        raise NotAuthorized("该记录不在您的管辖范围内")
+        raise OutOfScope()
